@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/answer"
+	"github.com/groundedhq/grounded/corpus"
+	"github.com/groundedhq/grounded/ingest"
+	"github.com/groundedhq/grounded/internal/textproc"
+	"github.com/groundedhq/grounded/retrieval"
+	"github.com/groundedhq/grounded/store"
+)
+
+// dbFile is the database's name inside the data folder.
+const dbFile = "grounded.db"
+
+// app is one wired-up grounded: store, embedder, chunker, index, answerer.
+type app struct {
+	dir      string
+	store    *store.Store
+	analyzer *textproc.Analyzer
+	embedder grounded.Embedder
+	chunker  *ingest.Chunker
+	index    *retrieval.Index
+	answers  *answer.Service
+}
+
+func openApp(dir string) (*app, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	st, err := store.Open(filepath.Join(dir, dbFile))
+	if err != nil {
+		return nil, err
+	}
+	an := textproc.NewAnalyzer()
+	emb := retrieval.HashEmbedder(384, an)
+	if err := st.UseEmbedder(emb.Name, emb.Dim); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ch, err := ingest.NewChunker(ingest.ChunkConfig{})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &app{dir: dir, store: st, analyzer: an, embedder: emb, chunker: ch}, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+func (a *app) pipeline(stderr io.Writer) (*ingest.Pipeline, error) {
+	return ingest.New(ingest.Config{
+		Chunker:  a.chunker,
+		Embedder: a.embedder,
+		Sink:     a.store,
+		Progress: func(r ingest.FileResult) {
+			if r.Outcome == ingest.Failed {
+				fmt.Fprintf(stderr, "skipped: %v\n", r.Err)
+			}
+		},
+	})
+}
+
+func (a *app) ingestPaths(ctx context.Context, paths []string, stderr io.Writer) (ingest.Summary, error) {
+	p, err := a.pipeline(stderr)
+	if err != nil {
+		return ingest.Summary{}, err
+	}
+	return p.Paths(ctx, paths)
+}
+
+// ensureCorpus ingests the embedded default corpus when the index is empty.
+func (a *app) ensureCorpus(ctx context.Context, stderr io.Writer) error {
+	docs, _, err := a.store.Counts(ctx)
+	if err != nil || docs > 0 {
+		return err
+	}
+	fmt.Fprintf(stderr, "grounded: %s holds no index; ingesting the built-in default corpus first\n", a.dir)
+	p, err := a.pipeline(stderr)
+	if err != nil {
+		return err
+	}
+	sum, err := p.FS(ctx, corpus.FS, "corpus")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "grounded: %s\n", sum)
+	return nil
+}
+
+// loadIndex builds the in-memory search index from the store.
+func (a *app) loadIndex(ctx context.Context) error {
+	ix, err := retrieval.New(retrieval.Config{Embedder: a.embedder, Analyzer: a.analyzer})
+	if err != nil {
+		return err
+	}
+	var chunks []grounded.Chunk
+	var vecs [][]float32
+	err = a.store.ForEachChunk(ctx, func(c grounded.Chunk, v []float32) error {
+		chunks = append(chunks, c)
+		vecs = append(vecs, v)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := ix.Add(ctx, chunks, vecs); err != nil {
+		return fmt.Errorf("load index: %w", err)
+	}
+	a.index = ix
+	a.answers = answer.New(ix, a.analyzer, answer.Config{})
+	return nil
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/server"
+)
+
+func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	paths, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return fmt.Errorf("%w: ingest needs at least one file or folder", errUsage)
+	}
+	a, err := openApp(common.data)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	sum, err := a.ingestPaths(ctx, paths, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, sum)
+	docs, chunks, err := a.store.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "index %s: %d documents, %d chunks\n", a.dir, docs, chunks)
+	return nil
+}
+
+type queryFlags struct {
+	commonFlags
+	k    int
+	json bool
+}
+
+func (q *queryFlags) register(fs *flag.FlagSet) {
+	q.commonFlags.register(fs)
+	fs.IntVar(&q.k, "k", 5, "passages to retrieve")
+	fs.BoolVar(&q.json, "json", false, "print JSON")
+}
+
+// openServing opens the app with its index loaded, filling an empty data
+// folder from the default corpus first.
+func openServing(ctx context.Context, dir string, stderr io.Writer) (*app, error) {
+	a, err := openApp(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.ensureCorpus(ctx, stderr); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.loadIndex(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("search", flag.ContinueOnError)
+	var q queryFlags
+	q.register(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	query, err := joinArgs("query", pos)
+	if err != nil {
+		return err
+	}
+	a, err := openServing(ctx, q.data, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	hits, err := a.answers.Search(ctx, query, q.k)
+	if err != nil {
+		return err
+	}
+	if q.json {
+		return writeJSON(stdout, server.SearchResponse{Results: grounded.Results(hits)})
+	}
+	if len(hits) == 0 {
+		fmt.Fprintln(stdout, "No passages match.")
+	}
+	for i, h := range hits {
+		fmt.Fprintf(stdout, "%d. %s  (score %.4f)\n   %s\n   %s\n\n", i+1, h.Source, h.Score, h.Heading(), snippet(h.Text, 240))
+	}
+	return nil
+}
+
+func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
+	var q queryFlags
+	q.register(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	question, err := joinArgs("question", pos)
+	if err != nil {
+		return err
+	}
+	a, err := openServing(ctx, q.data, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ans, err := a.answers.Ask(ctx, question, q.k)
+	if err != nil {
+		return err
+	}
+	if q.json {
+		return writeJSON(stdout, ans)
+	}
+	printAnswer(stdout, ans)
+	return nil
+}
+
+var reasons = map[string]string{
+	grounded.ReasonNoEvidence:   "no indexed passage shares a content word with the question",
+	grounded.ReasonWeakEvidence: "the best passages do not cover what the question asks",
+}
+
+func printAnswer(w io.Writer, ans *grounded.Answer) {
+	if ans.Abstained {
+		why := reasons[ans.Reason]
+		if why == "" {
+			why = ans.Reason
+		}
+		fmt.Fprintf(w, "No grounded answer: %s (%s).\n", why, ans.Reason)
+		return
+	}
+	fmt.Fprintf(w, "%s\n\nSources:\n", ans.Answer)
+	for _, c := range ans.Citations {
+		where := c.Title
+		if c.Section != "" {
+			where = grounded.Chunk{Title: c.Title, Section: c.Section}.Heading()
+		}
+		fmt.Fprintf(w, "[%d] %s (bytes %d-%d)\n    %s\n    %q\n", c.N, c.Source, c.Start, c.End, where, c.Quote)
+	}
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	addr := fs.String("addr", ":8080", "listen address")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, pos)
+	}
+	a, err := openServing(ctx, common.data, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	h := server.New(server.Config{Service: a.answers, Chunks: a.index.Len, Logger: logger})
+	ready := make(chan string, 1)
+	go func() {
+		if at, ok := <-ready; ok {
+			logger.Info("serving", "addr", at, "chunks", a.index.Len(), "data", a.dir)
+		}
+	}()
+	err = server.Serve(ctx, *addr, h, 10*time.Second, ready)
+	close(ready)
+	if err == nil {
+		logger.Info("stopped")
+	}
+	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func snippet(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	cut := strings.LastIndexByte(s[:n], ' ')
+	if cut <= 0 {
+		cut = n
+	}
+	return s[:cut] + " ..."
+}

@@ -1,0 +1,122 @@
+// Command grounded answers questions from trusted documents, with citations,
+// or abstains. All wiring lives here: flags and environment are read in this
+// package and nowhere else.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `grounded: answers from trusted documents, with proof, or not at all.
+
+Usage:
+  grounded ingest [--data DIR] PATH...          ingest files and folders (recursively)
+  grounded search [--data DIR] [-k N] [--json] QUERY
+  grounded ask    [--data DIR] [-k N] [--json] QUESTION
+  grounded serve  [--data DIR] [--addr :8080]
+
+Flags may come before or after the words of a query or question.
+
+  --data DIR   index folder; default $GROUNDED_DATA, else ./grounded-data.
+               When it holds no index, ask, search and serve first ingest the
+               default corpus built into the binary and say so on stderr.
+  -k N         passages to retrieve (search: results to show); default 5, at most 100
+  --json       print one JSON object
+  --addr ADDR  where serve listens; default :8080
+
+Files ingested: Markdown (.md, .markdown), plain text (.txt), HTML (.html, .htm).
+Other files are skipped and counted; unreadable, empty or non-UTF-8 files are
+reported one by one and the run goes on. Re-ingesting unchanged files changes
+nothing; a changed file replaces its old chunks.
+
+Exit status: 0 on success (an abstention is a success), 1 on error, 2 on bad usage.
+`
+
+// errUsage marks errors that are the caller's command line.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(os.Stderr, "grounded: %v\n\n%s", err, usage)
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "grounded: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: no command given", errUsage)
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "ingest":
+		return cmdIngest(ctx, args, stdout, stderr)
+	case "search":
+		return cmdSearch(ctx, args, stdout, stderr)
+	case "ask":
+		return cmdAsk(ctx, args, stdout, stderr)
+	case "serve":
+		return cmdServe(ctx, args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+// commonFlags are the flags every command shares.
+type commonFlags struct {
+	data string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	def := os.Getenv("GROUNDED_DATA")
+	if def == "" {
+		def = "grounded-data"
+	}
+	fs.StringVar(&c.data, "data", def, "index folder")
+}
+
+// parse parses flags that may be mixed with positional arguments and returns
+// the positional ones.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func joinArgs(what string, pos []string) (string, error) {
+	s := strings.TrimSpace(strings.Join(pos, " "))
+	if s == "" {
+		return "", fmt.Errorf("%w: no %s given", errUsage, what)
+	}
+	return s, nil
+}

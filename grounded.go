@@ -1,0 +1,155 @@
+// Package grounded holds the domain types shared by every part of the service:
+// documents and their chunks, search hits, citations, answers, the embedder seam
+// and the error type with its codes. It imports only the standard library; the
+// adapters (ingest, store, retrieval, answer, server) import it and never each
+// other, and cmd/grounded wires them together.
+package grounded
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Document is one loaded source file. Text is the document's extracted text:
+// for plain text and Markdown it is the file itself, for HTML the visible text.
+// Every byte offset elsewhere (sections, chunks, citations) points into Text.
+type Document struct {
+	ID          string    `json:"id"`
+	Source      string    `json:"source"`
+	Title       string    `json:"title"`
+	Format      string    `json:"format"` // "markdown", "text" or "html"
+	Text        string    `json:"text,omitempty"`
+	ContentHash string    `json:"content_hash"` // sha256 of the raw file, hex
+	Sections    []Section `json:"sections,omitempty"`
+	IngestedAt  time.Time `json:"ingested_at"`
+}
+
+// Section is a run of a document's text under one heading.
+// Path is the heading path from the top (for example ["Guide", "Costs"]);
+// [Start, End) is its byte range in Document.Text, heading line included.
+type Section struct {
+	Path  []string `json:"path"`
+	Start int      `json:"start"`
+	End   int      `json:"end"`
+}
+
+// Chunk is a retrievable passage: a contiguous byte range of one document's text.
+type Chunk struct {
+	ID      string `json:"id"`
+	DocID   string `json:"doc_id"`
+	Ord     int    `json:"ord"` // position of the chunk in its document, from 0
+	Source  string `json:"source"`
+	Title   string `json:"title"`
+	Section string `json:"section"` // heading path joined with " > "
+	Start   int    `json:"start"`
+	End     int    `json:"end"`
+	Text    string `json:"text"` // Document.Text[Start:End]
+	Tokens  int    `json:"tokens"`
+}
+
+// Hit is a chunk returned by a search, with its fused score and the parts it
+// was fused from. A rank of 0 means the retriever did not return the chunk.
+type Hit struct {
+	Chunk
+	Score        float64 `json:"score"`
+	LexicalScore float64 `json:"lexical_score"`
+	LexicalRank  int     `json:"lexical_rank"`
+	VectorScore  float64 `json:"vector_score"`
+	VectorRank   int     `json:"vector_rank"`
+}
+
+// Citation is a numbered source of an answer: an exact quote of a document.
+// Quote == Document.Text[Start:End] always holds.
+type Citation struct {
+	N       int     `json:"n"`
+	DocID   string  `json:"doc_id"`
+	Source  string  `json:"source"`
+	Title   string  `json:"title"`
+	Section string  `json:"section"`
+	Quote   string  `json:"quote"`
+	Start   int     `json:"start"`
+	End     int     `json:"end"`
+	Score   float64 `json:"score"`
+}
+
+// Answer is the result of asking a question. An abstention is a normal answer:
+// Abstained is true, Answer is empty and Reason says why.
+type Answer struct {
+	Question  string     `json:"question"`
+	Answer    string     `json:"answer"`
+	Abstained bool       `json:"abstained"`
+	Reason    string     `json:"reason,omitempty"`
+	Citations []Citation `json:"citations"`
+	Generator string     `json:"generator"`
+}
+
+// Abstention reasons.
+const (
+	// ReasonNoEvidence: retrieval found no passage sharing a content word with the question.
+	ReasonNoEvidence = "no_evidence"
+	// ReasonWeakEvidence: passages were found, but none covers enough of the question.
+	ReasonWeakEvidence = "weak_evidence"
+)
+
+// EmbedFunc turns texts into vectors, one per text, all of the same dimension.
+type EmbedFunc func(ctx context.Context, texts []string) ([][]float32, error)
+
+// Embedder names an EmbedFunc and its output dimension. The name and dimension
+// are recorded in the index so vectors from different embedders never mix.
+type Embedder struct {
+	Name  string
+	Dim   int
+	Embed EmbedFunc
+}
+
+// IndexedDocument is a document with its chunks and one vector per chunk, as
+// the ingest pipeline hands it to the store.
+type IndexedDocument struct {
+	Document *Document
+	Chunks   []Chunk
+	Vectors  [][]float32
+}
+
+// Heading returns the chunk's title and section path for display and
+// indexing, without repeating the title when the path starts with it:
+// "Cost trade-offs > Self-hosting".
+func (c Chunk) Heading() string {
+	switch {
+	case c.Section == "":
+		return c.Title
+	case c.Section == c.Title || strings.HasPrefix(c.Section, c.Title+" > "):
+		return c.Section
+	case c.Title == "":
+		return c.Section
+	}
+	return c.Title + " > " + c.Section
+}
+
+// SearchResult is one search hit as the CLI's --json and the HTTP API show it.
+type SearchResult struct {
+	ChunkID     string  `json:"chunk_id"`
+	DocID       string  `json:"doc_id"`
+	Source      string  `json:"source"`
+	Title       string  `json:"title"`
+	Section     string  `json:"section"`
+	Text        string  `json:"text"`
+	Score       float64 `json:"score"`
+	Start       int     `json:"start"`
+	End         int     `json:"end"`
+	LexicalRank int     `json:"lexical_rank"`
+	VectorRank  int     `json:"vector_rank"`
+}
+
+// Results converts hits to search results.
+func Results(hits []Hit) []SearchResult {
+	out := make([]SearchResult, len(hits))
+	for i, h := range hits {
+		out[i] = SearchResult{
+			ChunkID: h.ID, DocID: h.DocID, Source: h.Source, Title: h.Title, Section: h.Section,
+			Text: h.Text, Score: h.Score, Start: h.Start, End: h.End,
+			LexicalRank: h.LexicalRank, VectorRank: h.VectorRank,
+		}
+	}
+	return out
+}

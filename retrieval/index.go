@@ -1,0 +1,276 @@
+// Package retrieval finds the passages that answer a question: an in-memory
+// BM25 index of its own (see bm25.go), a vector index (chromem-go, through
+// retrieval/vector), and reciprocal rank fusion of the two. The index is
+// rebuilt from the store at open and is safe for concurrent use.
+package retrieval
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/internal/textproc"
+	"github.com/groundedhq/grounded/retrieval/vector"
+	"golang.org/x/sync/errgroup"
+)
+
+// FusionParams weight reciprocal rank fusion:
+// score = LexicalWeight/(K+rank_lex) + VectorWeight/(K+rank_vec), ranks from 1,
+// a missing rank adding nothing.
+//
+// Defaults: K=60 (Cormack et al. 2009). LexicalWeight=1, VectorWeight=0.5:
+// the offline hash embedder is a weaker signal than BM25, so it breaks ties
+// and rescues near-misses rather than voting equally; on our ranking test
+// corpus (retrieval/testdata/rank) equal weights lowered MRR. Depth 100
+// candidates per retriever.
+type FusionParams struct {
+	K             float64
+	LexicalWeight float64
+	VectorWeight  float64
+	Depth         int
+}
+
+func (f FusionParams) withDefaults() FusionParams {
+	if f.K <= 0 {
+		f.K = 60
+	}
+	if f.LexicalWeight == 0 && f.VectorWeight == 0 {
+		f.LexicalWeight, f.VectorWeight = 1, 0.5
+	}
+	if f.Depth <= 0 {
+		f.Depth = 100
+	}
+	return f
+}
+
+// Config wires an Index.
+type Config struct {
+	Embedder grounded.Embedder // required
+	Analyzer *textproc.Analyzer
+	BM25     BM25Params
+	Fusion   FusionParams
+}
+
+// Index is the hybrid search index over chunks.
+type Index struct {
+	emb    grounded.Embedder
+	an     *textproc.Analyzer
+	fusion FusionParams
+
+	mu     sync.RWMutex
+	chunks []grounded.Chunk // by slot; removed slots keep a zero Chunk
+	slots  map[string]int32 // chunk id -> slot
+	byDoc  map[string][]int32
+	lex    *lexical
+	vec    *vector.Index
+}
+
+// New returns an empty index.
+func New(cfg Config) (*Index, error) {
+	if cfg.Embedder.Embed == nil || cfg.Embedder.Dim <= 0 {
+		return nil, fmt.Errorf("retrieval: an embedder is required")
+	}
+	if cfg.Analyzer == nil {
+		cfg.Analyzer = textproc.NewAnalyzer()
+	}
+	vec, err := vector.New(cfg.Embedder.Dim)
+	if err != nil {
+		return nil, err
+	}
+	return &Index{
+		emb:    cfg.Embedder,
+		an:     cfg.Analyzer,
+		fusion: cfg.Fusion.withDefaults(),
+		slots:  map[string]int32{},
+		byDoc:  map[string][]int32{},
+		lex:    newLexical(cfg.BM25),
+		vec:    vec,
+	}, nil
+}
+
+// Analyzer returns the analyzer the index uses for terms.
+func (ix *Index) Analyzer() *textproc.Analyzer { return ix.an }
+
+// Len returns the number of chunks in the index.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.slots)
+}
+
+// Add indexes chunks with their vectors. Documents whose chunks are added
+// replace any chunks of theirs already in the index, in one step: a search
+// sees the old version or the new one, never both or a mix.
+func (ix *Index) Add(ctx context.Context, chunks []grounded.Chunk, vecs [][]float32) error {
+	if len(chunks) != len(vecs) {
+		return fmt.Errorf("retrieval: %d chunks but %d vectors", len(chunks), len(vecs))
+	}
+	ids := make([]string, len(chunks))
+	for i, c := range chunks {
+		ids[i] = c.ID
+	}
+	// Terms are computed outside the lock.
+	terms := make([][]string, len(chunks))
+	for i, c := range chunks {
+		terms[i] = ix.an.Terms(c.Heading() + "\n" + c.Text)
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	docs := map[string]bool{}
+	for _, c := range chunks {
+		docs[c.DocID] = true
+	}
+	for d := range docs {
+		if err := ix.removeLocked(ctx, d); err != nil {
+			return err
+		}
+	}
+	if err := ix.vec.Add(ctx, ids, vecs); err != nil {
+		return err
+	}
+	for i, c := range chunks {
+		slot := int32(len(ix.chunks))
+		ix.chunks = append(ix.chunks, c)
+		ix.slots[c.ID] = slot
+		ix.byDoc[c.DocID] = append(ix.byDoc[c.DocID], slot)
+		ix.lex.add(slot, terms[i])
+	}
+	return nil
+}
+
+// RemoveDocument drops every chunk of a document; an unknown id is no error.
+func (ix *Index) RemoveDocument(ctx context.Context, docID string) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.removeLocked(ctx, docID)
+}
+
+func (ix *Index) removeLocked(ctx context.Context, docID string) error {
+	slots := ix.byDoc[docID]
+	if len(slots) == 0 {
+		return nil
+	}
+	ids := make([]string, len(slots))
+	for i, s := range slots {
+		ids[i] = ix.chunks[s].ID
+	}
+	if err := ix.vec.Delete(ctx, ids...); err != nil {
+		return err
+	}
+	for i, s := range slots {
+		ix.lex.remove(s)
+		delete(ix.slots, ids[i])
+		ix.chunks[s] = grounded.Chunk{}
+	}
+	delete(ix.byDoc, docID)
+	return nil
+}
+
+// IDF returns the BM25 idf of an index term; a term in no chunk gets the
+// largest idf there is.
+func (ix *Index) IDF(term string) float64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.lex.idf(term)
+}
+
+// Search returns the k best chunks for query, by reciprocal rank fusion of
+// BM25 and vector similarity. The two retrievers run concurrently.
+func (ix *Index) Search(ctx context.Context, query string, k int) ([]grounded.Hit, error) {
+	if k <= 0 {
+		return nil, grounded.Errorf(grounded.EINVALID, "k must be at least 1")
+	}
+	depth := max(ix.fusion.Depth, k)
+	terms := ix.an.Terms(query)
+	var lexHits []scored
+	var vecHits []vector.Match
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		ix.mu.RLock()
+		defer ix.mu.RUnlock()
+		lexHits = ix.lex.search(terms, depth)
+		return nil
+	})
+	g.Go(func() error {
+		vecs, err := ix.emb.Embed(gctx, []string{query})
+		if err != nil {
+			return fmt.Errorf("embed query: %w", err)
+		}
+		if len(vecs) != 1 {
+			return fmt.Errorf("embed query: embedder %s returned %d vectors for 1 text", ix.emb.Name, len(vecs))
+		}
+		vecHits, err = ix.vec.Query(gctx, vecs[0], depth)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	fused := map[int32]*grounded.Hit{}
+	get := func(slot int32) *grounded.Hit {
+		h := fused[slot]
+		if h == nil {
+			h = &grounded.Hit{Chunk: ix.chunks[slot]}
+			fused[slot] = h
+		}
+		return h
+	}
+	f := ix.fusion
+	for i, s := range lexHits {
+		if !ix.lex.live[s.slot] {
+			continue
+		}
+		h := get(s.slot)
+		h.LexicalRank, h.LexicalScore = i+1, s.score
+		h.Score += f.LexicalWeight / (f.K + float64(i+1))
+	}
+	for i, m := range vecHits {
+		slot, ok := ix.slots[m.ID]
+		if !ok || m.Score <= 0 {
+			continue // removed meanwhile, or no similarity at all
+		}
+		h := get(slot)
+		h.VectorRank, h.VectorScore = i+1, float64(m.Score)
+		h.Score += f.VectorWeight / (f.K + float64(i+1))
+	}
+	out := make([]grounded.Hit, 0, len(fused))
+	for _, h := range fused {
+		out = append(out, *h)
+	}
+	slices.SortFunc(out, func(a, b grounded.Hit) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		if c := cmpInt(a.LexicalRank, b.LexicalRank); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out, nil
+}
+
+// cmpInt orders ranks with 0 (absent) last.
+func cmpInt(a, b int) int {
+	switch {
+	case a == b:
+		return 0
+	case a == 0:
+		return 1
+	case b == 0:
+		return -1
+	case a < b:
+		return -1
+	}
+	return 1
+}

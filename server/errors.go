@@ -1,0 +1,47 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/groundedhq/grounded"
+)
+
+// statuses maps error codes to HTTP statuses.
+var statuses = map[string]int{
+	grounded.EINVALID:  http.StatusBadRequest,
+	grounded.ENOTFOUND: http.StatusNotFound,
+	grounded.ETOOLARGE: http.StatusRequestEntityTooLarge,
+	grounded.ECONFLICT: http.StatusConflict,
+	grounded.EINTERNAL: http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeError answers with err's code, message and status. A request that ran
+// out of time is a 504 "timeout"; one the client gave up on is not answered.
+func writeError(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		c.AbortWithStatusJSON(http.StatusGatewayTimeout, errorBody{errorDetail{"timeout", "the request took too long"}})
+		return
+	case errors.Is(err, context.Canceled):
+		c.Abort()
+		return
+	}
+	code := grounded.ErrorCode(err)
+	status, ok := statuses[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	c.AbortWithStatusJSON(status, errorBody{errorDetail{code, grounded.ErrorMessage(err)}})
+}

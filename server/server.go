@@ -1,0 +1,264 @@
+// Package server is grounded's HTTP API, on Gin:
+//
+//	POST /v1/ask     {"question": "...", "k": 5}  -> grounded.Answer
+//	POST /v1/search  {"query": "...", "k": 5}     -> {"results": [grounded.SearchResult]}
+//	GET  /healthz                                  -> {"status": "ok", "chunks": N}
+//
+// Errors are {"error": {"code", "message"}} with the status of errors.go's
+// table. Bodies are limited in size and decoded strictly (unknown fields are
+// an error); bad input is never a 500.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/groundedhq/grounded"
+)
+
+// Service answers and searches. answer.Service implements it.
+type Service interface {
+	Ask(ctx context.Context, question string, k int) (*grounded.Answer, error)
+	Search(ctx context.Context, query string, k int) ([]grounded.Hit, error)
+}
+
+// Config wires the HTTP handler.
+type Config struct {
+	Service Service // required
+	// Chunks, if set, reports the index size for /healthz.
+	Chunks func() int
+	// MaxBodyBytes limits request bodies. Default 1 MiB.
+	MaxBodyBytes int64
+	// MaxQuestionBytes limits a question or query. Default 4096.
+	MaxQuestionBytes int
+	// RequestTimeout bounds the work of one request. Default 30 s.
+	RequestTimeout time.Duration
+	// Logger receives one line per request. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxQuestionBytes <= 0 {
+		c.MaxQuestionBytes = 4096
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+// New returns the API's handler.
+func New(cfg Config) http.Handler {
+	cfg = cfg.withDefaults()
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	h := &handler{cfg: cfg}
+	r.Use(h.logRequests, gin.CustomRecovery(func(c *gin.Context, v any) {
+		cfg.Logger.Error("panic", "path", c.Request.URL.Path, "panic", fmt.Sprint(v))
+		writeError(c, grounded.Errorf(grounded.EINTERNAL, "internal error"))
+	}), h.limit)
+	r.GET("/healthz", h.healthz)
+	r.POST("/v1/ask", h.ask)
+	r.POST("/v1/search", h.search)
+	r.NoRoute(func(c *gin.Context) {
+		writeError(c, grounded.Errorf(grounded.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{errorDetail{"method_not_allowed", "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path}})
+	})
+	return r
+}
+
+type handler struct {
+	cfg Config
+}
+
+func (h *handler) logRequests(c *gin.Context) {
+	began := time.Now()
+	c.Next()
+	h.cfg.Logger.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path,
+		"status", c.Writer.Status(), "duration_ms", time.Since(began).Milliseconds())
+}
+
+// limit caps the body size and the time a request may take.
+func (h *handler) limit(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), h.cfg.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+func (h *handler) healthz(c *gin.Context) {
+	body := gin.H{"status": "ok"}
+	if h.cfg.Chunks != nil {
+		body["chunks"] = h.cfg.Chunks()
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+// AskRequest is the body of POST /v1/ask.
+type AskRequest struct {
+	Question string `json:"question"`
+	K        int    `json:"k"`
+}
+
+// SearchRequest is the body of POST /v1/search.
+type SearchRequest struct {
+	Query string `json:"query"`
+	K     int    `json:"k"`
+}
+
+// SearchResponse is the body POST /v1/search answers with.
+type SearchResponse struct {
+	Results []grounded.SearchResult `json:"results"`
+}
+
+func (h *handler) ask(c *gin.Context) {
+	var req AskRequest
+	if err := decode(c.Request.Body, &req); err != nil {
+		writeError(c, err)
+		return
+	}
+	if err := h.checkText("question", req.Question); err != nil {
+		writeError(c, err)
+		return
+	}
+	ans, err := h.cfg.Service.Ask(c.Request.Context(), req.Question, req.K)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, ans)
+}
+
+func (h *handler) search(c *gin.Context) {
+	var req SearchRequest
+	if err := decode(c.Request.Body, &req); err != nil {
+		writeError(c, err)
+		return
+	}
+	if err := h.checkText("query", req.Query); err != nil {
+		writeError(c, err)
+		return
+	}
+	hits, err := h.cfg.Service.Search(c.Request.Context(), req.Query, req.K)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, SearchResponse{Results: grounded.Results(hits)})
+}
+
+func (h *handler) checkText(field, s string) error {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return grounded.Errorf(grounded.EINVALID, "%s is empty", field)
+	case len(s) > h.cfg.MaxQuestionBytes:
+		return grounded.Errorf(grounded.EINVALID, "%s is %d bytes; the limit is %d", field, len(s), h.cfg.MaxQuestionBytes)
+	}
+	return nil
+}
+
+// decode reads one JSON object into v, strictly: unknown fields, trailing
+// data, an empty body and a body over the limit are errors with codes.
+func decode(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("trailing data after the JSON object")
+		}
+	}
+	var maxErr *http.MaxBytesError
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &maxErr):
+		return grounded.Errorf(grounded.ETOOLARGE, "request body is over the %d-byte limit", maxErr.Limit)
+	case errors.Is(err, io.EOF):
+		return grounded.Errorf(grounded.EINVALID, "request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return grounded.Errorf(grounded.EINVALID, "request body is truncated JSON")
+	case errors.As(err, &syntaxErr):
+		return grounded.Errorf(grounded.EINVALID, "request body is not valid JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
+	case errors.As(err, &typeErr):
+		return grounded.Errorf(grounded.EINVALID, "field %q must be a JSON %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return grounded.Errorf(grounded.EINVALID, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return grounded.Errorf(grounded.EINVALID, "request body: %v", err)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "int", "int64", "float64":
+		return "number"
+	}
+	return goKind
+}
+
+// Serve runs handler on addr until ctx is done, then shuts down gracefully:
+// new connections are refused, in-flight requests get up to grace to finish,
+// and their contexts are cancelled when shutdown starts so long work stops.
+// ready, if not nil, receives the bound address once listening.
+func Serve(ctx context.Context, addr string, handler http.Handler, grace time.Duration, ready chan<- string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+	srv.RegisterOnShutdown(cancelBase)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+// Package store is grounded's durable source of truth: documents, their
+// extracted text, chunks and chunk vectors in one SQLite database
+// (modernc.org/sqlite, pure Go). The in-memory search indexes (BM25 and the
+// chromem-go vector collection) are rebuilt from it at open, so chromem-go's
+// persistence, which can lose documents silently, is never relied on.
+//
+// Crash safety: the database runs in WAL mode with synchronous=FULL, and each
+// call to Put is one transaction, so a process killed at any moment leaves
+// every document either wholly as before or wholly replaced. Re-running the
+// ingest finishes the job.
+//
+// Schema (version 1):
+//
+//	meta(key PRIMARY KEY, value)        -- schema_version, embedder, dim
+//	documents(id PRIMARY KEY, source UNIQUE, title, format, content_hash,
+//	          text, sections JSON, ingested_at unix nanoseconds)
+//	chunks(id PRIMARY KEY, doc_id -> documents ON DELETE CASCADE, ord,
+//	       start, end, section, tokens, vector BLOB little-endian float32)
+//
+// A chunk's text is not stored twice: it is documents.text[start:end].
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/groundedhq/grounded"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+const schemaVersion = "1"
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+	id TEXT PRIMARY KEY,
+	source TEXT NOT NULL UNIQUE,
+	title TEXT NOT NULL,
+	format TEXT NOT NULL,
+	content_hash TEXT NOT NULL,
+	text TEXT NOT NULL,
+	sections TEXT NOT NULL,
+	ingested_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+	id TEXT PRIMARY KEY,
+	doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+	ord INTEGER NOT NULL,
+	start INTEGER NOT NULL,
+	"end" INTEGER NOT NULL,
+	section TEXT NOT NULL,
+	tokens INTEGER NOT NULL,
+	vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
+`
+
+// Store is an open grounded database. It is safe for concurrent use; writes
+// are serialized.
+type Store struct {
+	db *sql.DB
+}
+
+// Open opens or creates the database file at path.
+func Open(path string) (*Store, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	v, err := s.meta("schema_version")
+	switch {
+	case err != nil:
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	case v == "":
+		if err := s.setMeta("schema_version", schemaVersion); err != nil {
+			db.Close()
+			return nil, err
+		}
+	case v != schemaVersion:
+		db.Close()
+		return nil, grounded.Errorf(grounded.ECONFLICT, "%s has schema version %s; this grounded reads version %s", path, v, schemaVersion)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) meta(key string) (string, error) {
+	var v string
+	err := s.db.QueryRow(`SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+func (s *Store) setMeta(key, value string) error {
+	_, err := s.db.Exec(`INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// UseEmbedder records which embedder builds the index's vectors, or checks
+// that it is the one recorded. Mixing embedders is an ECONFLICT error that
+// names both.
+func (s *Store) UseEmbedder(name string, dim int) error {
+	have, err := s.meta("embedder")
+	if err != nil {
+		return fmt.Errorf("read embedder: %w", err)
+	}
+	haveDim, err := s.meta("dim")
+	if err != nil {
+		return fmt.Errorf("read embedder: %w", err)
+	}
+	if have == "" {
+		if err := s.setMeta("embedder", name); err != nil {
+			return err
+		}
+		return s.setMeta("dim", strconv.Itoa(dim))
+	}
+	if have != name || haveDim != strconv.Itoa(dim) {
+		return grounded.Errorf(grounded.ECONFLICT,
+			"the index was built with embedder %s (dimension %s), not %s (dimension %d): use the same embedder or a new data folder",
+			have, haveDim, name, dim)
+	}
+	return nil
+}
+
+// Put stores entries in one transaction, each replacing any document with the
+// same id or source and all of its chunks.
+func (s *Store) Put(ctx context.Context, entries []grounded.IndexedDocument) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	defer tx.Rollback()
+	for _, e := range entries {
+		if len(e.Chunks) != len(e.Vectors) {
+			return fmt.Errorf("put %s: %d chunks but %d vectors", e.Document.Source, len(e.Chunks), len(e.Vectors))
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM documents WHERE id = ? OR source = ?`, e.Document.ID, e.Document.Source); err != nil {
+			return fmt.Errorf("put %s: %w", e.Document.Source, err)
+		}
+		sections, err := json.Marshal(e.Document.Sections)
+		if err != nil {
+			return fmt.Errorf("put %s: %w", e.Document.Source, err)
+		}
+		at := e.Document.IngestedAt
+		if at.IsZero() {
+			at = time.Now()
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO documents(id, source, title, format, content_hash, text, sections, ingested_at) VALUES(?,?,?,?,?,?,?,?)`,
+			e.Document.ID, e.Document.Source, e.Document.Title, e.Document.Format, e.Document.ContentHash, e.Document.Text, string(sections), at.UnixNano()); err != nil {
+			return fmt.Errorf("put %s: %w", e.Document.Source, err)
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO chunks(id, doc_id, ord, start, "end", section, tokens, vector) VALUES(?,?,?,?,?,?,?,?)`)
+		if err != nil {
+			return fmt.Errorf("put %s: %w", e.Document.Source, err)
+		}
+		for i, c := range e.Chunks {
+			if _, err := stmt.ExecContext(ctx, c.ID, e.Document.ID, c.Ord, c.Start, c.End, c.Section, c.Tokens, encodeVector(e.Vectors[i])); err != nil {
+				stmt.Close()
+				return fmt.Errorf("put %s: %w", e.Document.Source, err)
+			}
+		}
+		stmt.Close()
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	return nil
+}
+
+// Delete removes a document and its chunks. It returns grounded.ErrNotFound
+// when there is no such document.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM documents WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return grounded.ErrNotFound
+	}
+	return nil
+}
+
+// Hashes returns the content hash of every stored document, by source.
+func (s *Store) Hashes(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, content_hash FROM documents`)
+	if err != nil {
+		return nil, fmt.Errorf("read hashes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var src, h string
+		if err := rows.Scan(&src, &h); err != nil {
+			return nil, fmt.Errorf("read hashes: %w", err)
+		}
+		out[src] = h
+	}
+	return out, rows.Err()
+}
+
+// Counts returns the number of documents and chunks.
+func (s *Store) Counts(ctx context.Context) (docs, chunks int, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)`).Scan(&docs, &chunks)
+	if err != nil {
+		err = fmt.Errorf("count: %w", err)
+	}
+	return docs, chunks, err
+}
+
+// Document returns one document with its text and sections, or
+// grounded.ErrNotFound.
+func (s *Store) Document(ctx context.Context, id string) (*grounded.Document, error) {
+	d := &grounded.Document{}
+	var sections string
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, source, title, format, content_hash, text, sections, ingested_at FROM documents WHERE id = ?`, id).
+		Scan(&d.ID, &d.Source, &d.Title, &d.Format, &d.ContentHash, &d.Text, &sections, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, grounded.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read document %s: %w", id, err)
+	}
+	d.IngestedAt = time.Unix(0, at)
+	if err := json.Unmarshal([]byte(sections), &d.Sections); err != nil {
+		return nil, fmt.Errorf("read document %s: sections: %w", id, err)
+	}
+	return d, nil
+}
+
+// ForEachChunk calls fn with every chunk (text filled in from its document)
+// and its vector, in document and chunk order. The vector is fn's to keep.
+// It stops at fn's first error and returns it.
+func (s *Store) ForEachChunk(ctx context.Context, fn func(grounded.Chunk, []float32) error) error {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT d.id, d.source, d.title, d.text, c.id, c.ord, c.start, c."end", c.section, c.tokens, c.vector
+		FROM chunks c JOIN documents d ON d.id = c.doc_id
+		ORDER BY d.id, c.ord`)
+	if err != nil {
+		return fmt.Errorf("read chunks: %w", err)
+	}
+	defer rows.Close()
+	var lastDoc, source, title, text string
+	for rows.Next() {
+		var c grounded.Chunk
+		var docID, src, ttl, txt string
+		var vec []byte
+		if err := rows.Scan(&docID, &src, &ttl, &txt, &c.ID, &c.Ord, &c.Start, &c.End, &c.Section, &c.Tokens, &vec); err != nil {
+			return fmt.Errorf("read chunks: %w", err)
+		}
+		if docID != lastDoc { // share one copy of the text among a document's chunks
+			lastDoc, source, title, text = docID, src, ttl, txt
+		}
+		if c.Start < 0 || c.End > len(text) || c.Start > c.End {
+			return fmt.Errorf("read chunks: chunk %s has range [%d,%d) outside its document (%d bytes)", c.ID, c.Start, c.End, len(text))
+		}
+		c.DocID, c.Source, c.Title, c.Text = docID, source, title, text[c.Start:c.End]
+		v, err := decodeVector(vec)
+		if err != nil {
+			return fmt.Errorf("read chunk %s: %w", c.ID, err)
+		}
+		if err := fn(c, v); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func encodeVector(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return b
+}
+
+func decodeVector(b []byte) ([]float32, error) {
+	if len(b)%4 != 0 {
+		return nil, fmt.Errorf("vector blob of %d bytes", len(b))
+	}
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v, nil
+}
