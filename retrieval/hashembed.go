@@ -2,9 +2,9 @@ package retrieval
 
 import (
 	"context"
-	"hash/fnv"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/internal/textproc"
@@ -46,41 +46,75 @@ func HashEmbedder(dim int, an *textproc.Analyzer) grounded.Embedder {
 	}
 }
 
+// fnv1a64 hashes a feature: a one-byte kind, then its parts, FNV-1a 64.
+// It allocates nothing, unlike hash/fnv with string concatenation.
+func fnv1a64(kind byte, parts ...string) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	h = (h ^ uint64(kind)) * prime
+	for i, p := range parts {
+		if i > 0 {
+			h = (h ^ ' ') * prime
+		}
+		for j := 0; j < len(p); j++ {
+			h = (h ^ uint64(p[j])) * prime
+		}
+	}
+	return h
+}
+
 func hashEmbed(text string, dim int, an *textproc.Analyzer) []float32 {
 	v := make([]float64, dim)
-	add := func(feature string, w float64) {
-		h := fnv.New64a()
-		h.Write([]byte(feature))
-		x := h.Sum64()
-		i := int(x % uint64(dim))
+	add := func(x uint64, w float64) {
 		if x>>63 == 1 {
 			w = -w
 		}
-		v[i] += w
+		v[x%uint64(dim)] += w
 	}
 	terms := an.Terms(text)
-	counts := map[string]int{}
+	counts := make(map[uint64]int, 2*len(terms))
+	bigram := make(map[uint64]bool, len(terms))
 	for i, t := range terms {
-		counts["w:"+t]++
+		counts[fnv1a64('w', t)]++
 		if i > 0 {
-			counts["b:"+terms[i-1]+" "+t]++
+			h := fnv1a64('b', terms[i-1], t)
+			counts[h]++
+			bigram[h] = true
 		}
 	}
-	for f, n := range counts {
+	for h, n := range counts {
 		w := 1 + math.Log(float64(n))
-		if strings.HasPrefix(f, "b:") {
+		if bigram[h] {
 			w *= 0.5
 		}
-		add(f, w)
+		add(h, w)
 	}
+	var buf [34]byte
 	for _, sp := range textproc.Words(text) {
-		w := strings.ToLower(text[sp.Start:sp.End])
-		if textproc.IsStopWord(w) || len(w) > 32 {
+		word := text[sp.Start:sp.End]
+		if len(word) > 32 {
 			continue
 		}
-		r := []rune("<" + w + ">")
-		for i := 0; i+3 <= len(r); i++ {
-			add("c:"+string(r[i:i+3]), 0.2)
+		w := strings.ToLower(word)
+		if textproc.IsStopWord(w) {
+			continue
+		}
+		// Character 3-grams of "<word>", by rune.
+		b := append(append(append(buf[:0], '<'), w...), '>')
+		for i := 0; i < len(b); {
+			_, n1 := utf8.DecodeRune(b[i:])
+			j := i + n1
+			if j >= len(b) {
+				break
+			}
+			_, n2 := utf8.DecodeRune(b[j:])
+			k := j + n2
+			if k >= len(b) {
+				break
+			}
+			_, n3 := utf8.DecodeRune(b[k:])
+			add(fnv1a64('c', string(b[i:k+n3])), 0.2)
+			i = j
 		}
 	}
 	var ss float64

@@ -21,11 +21,20 @@ import (
 // score = LexicalWeight/(K+rank_lex) + VectorWeight/(K+rank_vec), ranks from 1,
 // a missing rank adding nothing.
 //
-// Defaults: K=60 (Cormack et al. 2009). LexicalWeight=1, VectorWeight=0.5:
-// the offline hash embedder is a weaker signal than BM25, so it breaks ties
-// and rescues near-misses rather than voting equally; on our ranking test
-// corpus (retrieval/testdata/rank) equal weights lowered MRR. Depth 100
-// candidates per retriever.
+// Defaults: K=60 (Cormack et al. 2009), LexicalWeight=1, VectorWeight=0.01,
+// Depth 100 candidates per retriever. The vector weight is chosen for the
+// offline hash embedder, which carries little signal BM25 lacks. Measured on
+// BEIR SciFact (grounded eval retrieval, 300 queries), nDCG@10 / Recall@100:
+//
+//	lexical only          0.6868 / 0.9202
+//	vector only           0.4707 / 0.7609
+//	vector weight 0.01    0.6868 / 0.9209   <- default: a tie-breaker
+//	vector weight 0.05    0.6751 / 0.9209
+//	vector weight 0.1     0.6650 / 0.9176
+//	vector weight 0.3     0.6541 / 0.9153
+//	vector weight 1       0.6281 / 0.9170
+//
+// A real embedding model deserves an equal vote: set VectorWeight to 1.
 type FusionParams struct {
 	K             float64
 	LexicalWeight float64
@@ -38,7 +47,7 @@ func (f FusionParams) withDefaults() FusionParams {
 		f.K = 60
 	}
 	if f.LexicalWeight == 0 && f.VectorWeight == 0 {
-		f.LexicalWeight, f.VectorWeight = 1, 0.5
+		f.LexicalWeight, f.VectorWeight = 1, 0.01
 	}
 	if f.Depth <= 0 {
 		f.Depth = 100

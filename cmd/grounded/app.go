@@ -28,6 +28,9 @@ type app struct {
 	chunker  *ingest.Chunker
 	index    *retrieval.Index
 	answers  *answer.Service
+	// bm25 and fusion override the retrieval defaults (eval flags only).
+	bm25   retrieval.BM25Params
+	fusion retrieval.FusionParams
 }
 
 func openApp(dir string) (*app, error) {
@@ -96,7 +99,7 @@ func (a *app) ensureCorpus(ctx context.Context, stderr io.Writer) error {
 
 // loadIndex builds the in-memory search index from the store.
 func (a *app) loadIndex(ctx context.Context) error {
-	ix, err := retrieval.New(retrieval.Config{Embedder: a.embedder, Analyzer: a.analyzer})
+	ix, err := retrieval.New(retrieval.Config{Embedder: a.embedder, Analyzer: a.analyzer, BM25: a.bm25, Fusion: a.fusion})
 	if err != nil {
 		return err
 	}

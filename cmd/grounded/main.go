@@ -22,6 +22,7 @@ Usage:
   grounded search [--data DIR] [-k N] [--json] QUERY
   grounded ask    [--data DIR] [-k N] [--json] QUESTION
   grounded serve  [--data DIR] [--addr :8080]
+  grounded eval retrieval --beir DIR [--json] [--limit N]
 
 Flags may come before or after the words of a query or question.
 
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAsk(ctx, args, stdout, stderr)
 	case "serve":
 		return cmdServe(ctx, args, stdout, stderr)
+	case "eval":
+		return cmdEval(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -19,11 +19,15 @@ const maxWordBytes = 48
 // Analyzer turns text into index terms. It caches stems and is safe for
 // concurrent use. The zero value is not usable; call NewAnalyzer.
 type Analyzer struct {
-	stems sync.Map // word -> stem
+	mu    sync.RWMutex
+	stems map[string]string // lower-cased word -> stem
 }
 
+// maxCached bounds the stem cache; past it, stems are computed each time.
+const maxCached = 1 << 20
+
 // NewAnalyzer returns an analyzer with an empty stem cache.
-func NewAnalyzer() *Analyzer { return &Analyzer{} }
+func NewAnalyzer() *Analyzer { return &Analyzer{stems: map[string]string{}} }
 
 // Span is a byte range [Start, End) of some text.
 type Span struct {
@@ -70,14 +74,21 @@ func (a *Analyzer) Term(word string) string {
 	if english.IsStopWord(w) {
 		return ""
 	}
-	if v, ok := a.stems.Load(w); ok {
-		return v.(string)
+	a.mu.RLock()
+	s, ok := a.stems[w]
+	a.mu.RUnlock()
+	if ok {
+		return s
 	}
-	s := w
+	s = w
 	if isLatinWord(w) {
 		s = english.Stem(w, false)
 	}
-	a.stems.Store(w, s)
+	a.mu.Lock()
+	if len(a.stems) < maxCached {
+		a.stems[w] = s
+	}
+	a.mu.Unlock()
 	return s
 }
 

@@ -1,0 +1,69 @@
+package grounded_test
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportBoundaries holds the architecture's lines (README "Project
+// structure"): the domain package imports only the standard library, each
+// third-party library is imported by its one adapter, and adapters never
+// import each other.
+func TestImportBoundaries(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json", "./...").Output()
+	if err != nil {
+		t.Skipf("go list unavailable: %v", err)
+	}
+	const mod = "github.com/groundedhq/grounded"
+	// Which package may import a library (by import path prefix).
+	owners := map[string]string{
+		"github.com/gin-gonic/gin":           mod + "/server",
+		"github.com/philippgille/chromem-go": mod + "/retrieval/vector",
+		"github.com/pkoukk/tiktoken-go":      mod + "/ingest",
+		"modernc.org/sqlite":                 mod + "/store",
+		"github.com/tmc/langchaingo/llms/":   mod + "/provider",
+	}
+	adapters := []string{"/ingest", "/store", "/retrieval", "/answer", "/server"}
+	adapterOf := func(p string) string {
+		for _, a := range adapters {
+			if p == mod+a || strings.HasPrefix(p, mod+a+"/") {
+				return a
+			}
+		}
+		return ""
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for {
+		var p struct {
+			ImportPath string
+			Imports    []string
+			Standard   bool
+		}
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		seen++
+		for _, imp := range p.Imports {
+			if p.ImportPath == mod && strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") {
+				t.Errorf("the domain package imports %s; it may import only the standard library", imp)
+			}
+			for lib, owner := range owners {
+				if strings.HasPrefix(imp, lib) && !strings.HasPrefix(p.ImportPath, owner) {
+					t.Errorf("%s imports %s; only %s may", p.ImportPath, imp, owner)
+				}
+			}
+			if from, to := adapterOf(p.ImportPath), adapterOf(imp); from != "" && to != "" && from != to {
+				t.Errorf("adapter %s imports adapter %s; wire them in cmd/ instead", p.ImportPath, imp)
+			}
+		}
+	}
+	if seen < 6 {
+		t.Fatalf("go list saw %d packages", seen)
+	}
+}
