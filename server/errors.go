@@ -28,14 +28,16 @@ type errorDetail struct {
 }
 
 // writeError answers with err's code, message and status. A request that ran
-// out of time is a 504 "timeout"; one the client gave up on is not answered.
+// out of time is a 504 "timeout"; one cancelled (the client left, or the
+// server is shutting down) is a 503 "unavailable", which a departed client
+// never reads.
 func writeError(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		c.AbortWithStatusJSON(http.StatusGatewayTimeout, errorBody{errorDetail{"timeout", "the request took too long"}})
 		return
 	case errors.Is(err, context.Canceled):
-		c.Abort()
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, errorBody{errorDetail{"unavailable", "the request was cancelled"}})
 		return
 	}
 	code := grounded.ErrorCode(err)

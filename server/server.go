@@ -202,6 +202,8 @@ func decode(r io.Reader, v any) error {
 		return grounded.Errorf(grounded.EINVALID, "request body is truncated JSON")
 	case errors.As(err, &syntaxErr):
 		return grounded.Errorf(grounded.EINVALID, "request body is not valid JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return grounded.Errorf(grounded.EINVALID, "request body must be a JSON object, not %s", typeErr.Value)
 	case errors.As(err, &typeErr):
 		return grounded.Errorf(grounded.EINVALID, "field %q must be a JSON %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/answer"
 	"github.com/groundedhq/grounded/server"
 )
 
@@ -24,6 +26,11 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if len(paths) == 0 {
 		return fmt.Errorf("%w: ingest needs at least one file or folder", errUsage)
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
 	}
 	a, err := openApp(common.data)
 	if err != nil {
@@ -47,6 +54,14 @@ type queryFlags struct {
 	commonFlags
 	k    int
 	json bool
+}
+
+// check validates k before anything is opened.
+func (q *queryFlags) check() error {
+	if q.k < 1 || q.k > answer.MaxK {
+		return fmt.Errorf("%w: -k must be between 1 and %d", errUsage, answer.MaxK)
+	}
+	return nil
 }
 
 func (q *queryFlags) register(fs *flag.FlagSet) {
@@ -85,6 +100,9 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if err := q.check(); err != nil {
+		return err
+	}
 	a, err := openServing(ctx, q.data, stderr)
 	if err != nil {
 		return err
@@ -116,6 +134,9 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	question, err := joinArgs("question", pos)
 	if err != nil {
+		return err
+	}
+	if err := q.check(); err != nil {
 		return err
 	}
 	a, err := openServing(ctx, q.data, stderr)

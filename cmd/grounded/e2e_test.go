@@ -19,7 +19,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/corpus"
@@ -336,6 +338,8 @@ func TestCLIUsageErrors(t *testing.T) {
 		{"bad flag", []string{"ask", "--data", dir, "--bogus", "a question"}},
 		{"bad flag value", []string{"search", "--data", dir, "-k", "five", "query"}},
 		{"flag missing its value", []string{"ask", "a question", "--data"}},
+		{"k out of range", []string{"ask", "--data", dir, "-k", "1000", "What is LoRA?"}},
+		{"k zero", []string{"search", "--data", dir, "-k", "0", "LoRA"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,7 +365,6 @@ func TestCLIErrors(t *testing.T) {
 		args []string
 	}{
 		{"ingest a missing path", []string{"ingest", "--data", dir, filepath.Join(t.TempDir(), "missing")}},
-		{"k out of range", []string{"ask", "--data", dir, "-k", "1000", "What is LoRA?"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -371,6 +374,9 @@ func TestCLIErrors(t *testing.T) {
 			}
 			if errors.Is(err, errUsage) {
 				t.Errorf("grounded %q = %v: not a usage error", tt.args, err)
+			}
+			if _, serr := os.Stat(dir); serr == nil {
+				t.Errorf("grounded %q created the data folder though it failed", tt.args)
 			}
 		})
 	}
@@ -569,5 +575,95 @@ func TestCitationsAreExact(t *testing.T) {
 			t.Errorf("%q: answered %q, want an abstention", q, ans.Answer)
 		}
 		checkAnswer(t, ans)
+	}
+}
+
+// addrWriter collects a log and sends the address of its "serving" line.
+type addrWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	addrs chan string
+}
+
+var servingRE = regexp.MustCompile(`msg=serving addr=(\S+)`)
+
+func (w *addrWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if m := servingRE.FindSubmatch(p); m != nil {
+		select {
+		case w.addrs <- string(m[1]):
+		default:
+		}
+	}
+	return w.buf.Write(p)
+}
+
+func (w *addrWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// TestServeCommand runs `grounded serve` itself, asks it a question over
+// HTTP and stops it by cancelling its context, as SIGTERM does.
+func TestServeCommand(t *testing.T) {
+	const watchdog = 20 * time.Second
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &addrWriter{addrs: make(chan string, 1)}
+	var stdout bytes.Buffer // written only by run's goroutine, read after it returns
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, &stdout, stderr)
+	}()
+
+	var addr string
+	select {
+	case addr = <-stderr.addrs:
+	case err := <-done:
+		t.Fatalf("serve returned early: %v\nstderr: %s", err, stderr.String())
+	case <-time.After(watchdog):
+		cancel()
+		t.Fatalf("serve never logged its address\nstderr: %s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "ingesting the built-in default corpus") {
+		t.Errorf("serve on an empty folder did not say it ingested the default corpus:\n%s", stderr.String())
+	}
+
+	resp, err := http.Post("http://"+addr+"/v1/ask", "application/json", strings.NewReader(`{"question": "What is LoRA?"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ask: status %d: %s", resp.StatusCode, body)
+	}
+	var ans grounded.Answer
+	decodeStrict(t, string(body), &ans)
+	if ans.Abstained {
+		t.Errorf("abstained (%s) on %q", ans.Reason, ans.Question)
+	}
+	checkAnswer(t, &ans)
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve = %v after its context was cancelled, want nil", err)
+		}
+	case <-time.After(watchdog):
+		t.Fatal("serve did not stop after its context was cancelled")
+	}
+	logs := stderr.String()
+	for _, want := range []string{"msg=request", "path=/v1/ask", "status=200", "msg=stopped"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("serve's log lacks %q:\n%s", want, logs)
+		}
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("serve wrote to stdout: %q", stdout.String())
 	}
 }
