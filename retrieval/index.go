@@ -27,12 +27,12 @@ import (
 // BEIR SciFact (grounded eval retrieval, 300 queries), nDCG@10 / Recall@100:
 //
 //	lexical only          0.6868 / 0.9202
-//	vector only           0.4707 / 0.7609
-//	vector weight 0.01    0.6868 / 0.9209   <- default: a tie-breaker
-//	vector weight 0.05    0.6751 / 0.9209
-//	vector weight 0.1     0.6650 / 0.9176
-//	vector weight 0.3     0.6541 / 0.9153
-//	vector weight 1       0.6281 / 0.9170
+//	vector only           0.4605 / 0.7483
+//	vector weight 0.01    0.6868 / 0.9202   <- default: a tie-breaker
+//	vector weight 0.05    0.6789 / 0.9202
+//	vector weight 0.1     0.6617 / 0.9202
+//	vector weight 0.3     0.6364 / 0.9147
+//	vector weight 1       0.5739 / 0.8997
 //
 // A real embedding model deserves an equal vote: set VectorWeight to 1.
 type FusionParams struct {

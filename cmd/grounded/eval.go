@@ -22,6 +22,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch args[0] {
 	case "retrieval":
 		return cmdEvalRetrieval(ctx, args[1:], stdout, stderr)
+	case "qa":
+		return cmdEvalQA(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown eval kind %q", errUsage, args[0])
 }
@@ -130,4 +132,79 @@ func isTerminal(w io.Writer) bool {
 	}
 	info, err := f.Stat()
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+func cmdEvalQA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval qa", flag.ContinueOnError)
+	file := fs.String("squad", "", "SQuAD 2.0 JSON file")
+	asJSON := fs.Bool("json", false, "print JSON")
+	limit := fs.Int("limit", 0, "ask only the first N questions")
+	half := fs.String("half", "", "ask only one half of the articles: tune (even) or confirm (odd)")
+	var tune tuningFlags
+	tune.register(fs)
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 || *file == "" || (*half != "" && *half != "tune" && *half != "confirm") {
+		return fmt.Errorf("%w: eval qa --squad FILE [--json] [--limit N] [--half tune|confirm]", errUsage)
+	}
+	sq, err := eval.LoadSQuAD(*file)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "grounded-eval-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	a, err := openApp(tmp)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	tune.apply(a)
+
+	// Each paragraph becomes a Markdown document titled with its article.
+	files := fstest.MapFS{}
+	for _, p := range sq.Paragraphs() {
+		title := strings.ReplaceAll(p.Title, "_", " ")
+		files[p.Key+".md"] = &fstest.MapFile{Data: []byte("# " + title + "\n\n" + p.Context + "\n")}
+	}
+	began := time.Now()
+	pl, err := a.pipeline(stderr)
+	if err != nil {
+		return err
+	}
+	if _, err := pl.FS(ctx, files, "squad"); err != nil {
+		return err
+	}
+	if err := a.loadIndex(ctx); err != nil {
+		return err
+	}
+	var progress io.Writer
+	if isTerminal(stderr) {
+		progress = stderr
+	}
+	res, err := eval.QA(ctx, sq, func(ctx context.Context, q string) (*grounded.Answer, error) {
+		return a.answers.Ask(ctx, q, 0)
+	}, func(c grounded.Citation) string {
+		return strings.TrimSuffix(strings.TrimPrefix(c.Source, "squad/"), ".md")
+	}, eval.QAOptions{Limit: *limit, Half: *half, Progress: progress})
+	if err != nil {
+		return err
+	}
+	res.File = *file
+	res.Seconds = float64(time.Since(began).Milliseconds()) / 1000
+	if *asJSON {
+		return writeJSON(stdout, res)
+	}
+	fmt.Fprintf(stdout, "file %s (%.1f s, ask p50 %.2f ms)\n", res.File, res.Seconds, res.P50Ms)
+	fmt.Fprintf(stdout, "%-14s %9s %13s %12s %13s %14s %17s\n", "questions", "n", "answer_recall", "citation_hit", "noans_abstain", "hasans_abstain", "grounded_accuracy")
+	for _, r := range []struct {
+		name string
+		r    *eval.QAReport
+	}{{"all", res.All}, {"tune half", res.Tune}, {"confirm half", res.Confirm}} {
+		fmt.Fprintf(stdout, "%-14s %9d %13.4f %12.4f %13.4f %14.4f %17.4f\n", r.name, r.r.Questions, r.r.AnswerRecall, r.r.CitationHit, r.r.NoAnsAbstain, r.r.HasAnsAbstain, r.r.GroundedAccuracy)
+	}
+	fmt.Fprintf(stdout, "abstentions by reason: %v\n", res.Abstains)
+	return nil
 }

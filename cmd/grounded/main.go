@@ -23,6 +23,7 @@ Usage:
   grounded ask    [--data DIR] [-k N] [--json] QUESTION
   grounded serve  [--data DIR] [--addr :8080]
   grounded eval retrieval --beir DIR [--json] [--limit N]
+  grounded eval qa --squad FILE [--json] [--limit N] [--half tune|confirm]
 
 Flags may come before or after the words of a query or question.
 
