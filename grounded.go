@@ -90,6 +90,14 @@ const (
 	ReasonNoEvidence = "no_evidence"
 	// ReasonWeakEvidence: passages were found, but none covers enough of the question.
 	ReasonWeakEvidence = "weak_evidence"
+	// ReasonNameMismatch: the passages that cover the question lack a name or
+	// number the question mentions, so they are about something else.
+	ReasonNameMismatch = "name_mismatch"
+	// ReasonNoAnswerType: the passages cover the question but hold nothing of
+	// the kind it asks for (a time for "when", a number for "how many", ...).
+	ReasonNoAnswerType = "no_answer_of_type"
+	// ReasonNegation: the question is negated and the covering passages are not.
+	ReasonNegation = "negation_mismatch"
 )
 
 // EmbedFunc turns texts into vectors, one per text, all of the same dimension.

@@ -38,6 +38,11 @@ type Config struct {
 	MaxSentences int
 	// K is the number of passages retrieved when the caller gives none. Default 5.
 	K int
+	// NoTypeCheck, NoNameCheck and NoNegationCheck turn off the question
+	// checks (for ablation in evaluations); see Ask.
+	NoTypeCheck     bool
+	NoNameCheck     bool
+	NoNegationCheck bool
 }
 
 // Service answers questions from a Searcher's passages.
@@ -98,6 +103,8 @@ type candidate struct {
 	terms    map[string]bool
 	coverage float64
 	score    float64
+	// fails names the first question check the sentence fails, or "".
+	fails string
 }
 
 // Ask answers question from the k best passages (k=0 means the default).
@@ -139,9 +146,11 @@ func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.An
 		weight[t] = s.search.IDF(t)
 		total += weight[t]
 	}
+	qa := analyzeQuestion(question)
 	var cands []candidate
 	for hi, h := range hits {
 		heading := set(s.an.Terms(h.Heading()))
+		missing := len(missingNames(qa, h.Heading()+"\n"+h.Text)) > 0
 		last := h.Section
 		if i := strings.LastIndex(last, " > "); i >= 0 {
 			last = last[i+3:]
@@ -162,12 +171,23 @@ func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.An
 				}
 			}
 			cov /= total
-			cands = append(cands, candidate{
+			c := candidate{
 				hit: hi, start: h.Start + sent.Start, end: h.Start + sent.End,
 				terms: terms, coverage: cov,
 				// Coverage decides; passage rank and adjacency of question terms break ties.
 				score: cov + 0.05/float64(hi+1) + 0.05*bigramShare(qTerms, s.an.Terms(text)),
-			})
+			}
+			switch {
+			case cov < s.cfg.MinCoverage:
+				c.fails = grounded.ReasonWeakEvidence
+			case missing && !s.cfg.NoNameCheck:
+				c.fails = grounded.ReasonNameMismatch
+			case !s.cfg.NoTypeCheck && !hasAnswerOfType(qa, text):
+				c.fails = grounded.ReasonNoAnswerType
+			case !s.cfg.NoNegationCheck && qa.negated && !isNegated(text):
+				c.fails = grounded.ReasonNegation
+			}
+			cands = append(cands, c)
 		}
 	}
 	if len(cands) == 0 {
@@ -182,17 +202,23 @@ func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.An
 		}
 		return 0
 	})
-	best := cands[0]
-	if best.coverage < s.cfg.MinCoverage {
-		return abstain(grounded.ReasonWeakEvidence)
+	// The answer starts from the best sentence that passes every check; when
+	// none does, the abstention names the check the best sentence failed.
+	bi := slices.IndexFunc(cands, func(c candidate) bool { return c.fails == "" })
+	if bi < 0 {
+		return abstain(cands[0].fails)
 	}
+	best := cands[bi]
 	picked := []candidate{best}
-	for _, c := range cands[1:] {
+	for _, c := range cands[bi+1:] {
 		if len(picked) == s.cfg.MaxSentences {
 			break
 		}
 		if c.coverage < max(s.cfg.MinCoverage, 0.75*best.coverage) {
 			break // sorted by score, so the rest are weaker too
+		}
+		if c.fails != "" {
+			continue
 		}
 		redundant := false
 		for _, p := range picked {

@@ -29,8 +29,9 @@ type app struct {
 	index    *retrieval.Index
 	answers  *answer.Service
 	// bm25 and fusion override the retrieval defaults (eval flags only).
-	bm25   retrieval.BM25Params
-	fusion retrieval.FusionParams
+	bm25      retrieval.BM25Params
+	fusion    retrieval.FusionParams
+	answerCfg answer.Config
 }
 
 func openApp(dir string) (*app, error) {
@@ -117,6 +118,6 @@ func (a *app) loadIndex(ctx context.Context) error {
 		return fmt.Errorf("load index: %w", err)
 	}
 	a.index = ix
-	a.answers = answer.New(ix, a.analyzer, answer.Config{})
+	a.answers = answer.New(ix, a.analyzer, a.answerCfg)
 	return nil
 }

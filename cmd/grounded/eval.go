@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/answer"
 	"github.com/groundedhq/grounded/eval"
 )
 
@@ -32,6 +33,9 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // defaults documented in package retrieval.
 type tuningFlags struct {
 	k1, b, lexW, vecW, rrfK float64
+	minCoverage             float64
+	k                       int
+	noType, noName, noNeg   bool
 }
 
 func (t *tuningFlags) register(fs *flag.FlagSet) {
@@ -40,12 +44,18 @@ func (t *tuningFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&t.lexW, "lexical-weight", 0, "fusion weight of BM25 (0 with vector-weight 0: defaults)")
 	fs.Float64Var(&t.vecW, "vector-weight", 0, "fusion weight of vectors")
 	fs.Float64Var(&t.rrfK, "rrf-k", 0, "reciprocal rank fusion constant (0: default)")
+	fs.Float64Var(&t.minCoverage, "min-coverage", 0, "answerer's coverage threshold (0: default)")
+	fs.IntVar(&t.k, "k", 0, "passages the answerer reads (0: default)")
+	fs.BoolVar(&t.noType, "no-type-check", false, "turn off the answer-type check")
+	fs.BoolVar(&t.noName, "no-name-check", false, "turn off the name check")
+	fs.BoolVar(&t.noNeg, "no-negation-check", false, "turn off the negation check")
 }
 
 func (t *tuningFlags) apply(a *app) {
 	a.bm25.K1 = t.k1
 	a.bm25.B = t.b
 	a.fusion.LexicalWeight, a.fusion.VectorWeight, a.fusion.K = t.lexW, t.vecW, t.rrfK
+	a.answerCfg = answer.Config{MinCoverage: t.minCoverage, K: t.k, NoTypeCheck: t.noType, NoNameCheck: t.noName, NoNegationCheck: t.noNeg}
 }
 
 func cmdEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
