@@ -7,6 +7,7 @@ package retrieval
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -121,11 +122,19 @@ func (ix *Index) Add(ctx context.Context, chunks []grounded.Chunk, vecs [][]floa
 	for i, c := range chunks {
 		ids[i] = c.ID
 	}
-	// Terms are computed outside the lock.
+	// Terms are computed outside the lock, on every core.
 	terms := make([][]string, len(chunks))
-	for i, c := range chunks {
-		terms[i] = ix.an.Terms(c.Heading() + "\n" + c.Text)
+	var g errgroup.Group
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		g.Go(func() error {
+			for i := w; i < len(chunks); i += workers {
+				terms[i] = ix.an.Terms(chunks[i].Heading() + "\n" + chunks[i].Text)
+			}
+			return nil
+		})
 	}
+	g.Wait()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	docs := map[string]bool{}

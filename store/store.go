@@ -256,29 +256,48 @@ func (s *Store) Document(ctx context.Context, id string) (*grounded.Document, er
 // and its vector, in document and chunk order. The vector is fn's to keep.
 // It stops at fn's first error and returns it.
 func (s *Store) ForEachChunk(ctx context.Context, fn func(grounded.Chunk, []float32) error) error {
-	rows, err := s.db.QueryContext(ctx, `
-		SELECT d.id, d.source, d.title, d.text, c.id, c.ord, c.start, c."end", c.section, c.tokens, c.vector
-		FROM chunks c JOIN documents d ON d.id = c.doc_id
-		ORDER BY d.id, c.ord`)
+	// Documents are read once (their text is shared by their chunks), then
+	// chunks in index order, without joining the text onto every row.
+	type docText struct{ source, title, text string }
+	docs := map[string]docText{}
+	drows, err := s.db.QueryContext(ctx, `SELECT id, source, title, text FROM documents`)
+	if err != nil {
+		return fmt.Errorf("read documents: %w", err)
+	}
+	for drows.Next() {
+		var id string
+		var d docText
+		if err := drows.Scan(&id, &d.source, &d.title, &d.text); err != nil {
+			drows.Close()
+			return fmt.Errorf("read documents: %w", err)
+		}
+		docs[id] = d
+	}
+	if err := drows.Close(); err != nil {
+		return fmt.Errorf("read documents: %w", err)
+	}
+	if err := drows.Err(); err != nil {
+		return fmt.Errorf("read documents: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT doc_id, id, ord, start, "end", section, tokens, vector FROM chunks ORDER BY doc_id, ord`)
 	if err != nil {
 		return fmt.Errorf("read chunks: %w", err)
 	}
 	defer rows.Close()
-	var lastDoc, source, title, text string
 	for rows.Next() {
 		var c grounded.Chunk
-		var docID, src, ttl, txt string
 		var vec []byte
-		if err := rows.Scan(&docID, &src, &ttl, &txt, &c.ID, &c.Ord, &c.Start, &c.End, &c.Section, &c.Tokens, &vec); err != nil {
+		if err := rows.Scan(&c.DocID, &c.ID, &c.Ord, &c.Start, &c.End, &c.Section, &c.Tokens, &vec); err != nil {
 			return fmt.Errorf("read chunks: %w", err)
 		}
-		if docID != lastDoc { // share one copy of the text among a document's chunks
-			lastDoc, source, title, text = docID, src, ttl, txt
+		d, ok := docs[c.DocID]
+		if !ok {
+			return fmt.Errorf("read chunks: chunk %s belongs to no document", c.ID)
 		}
-		if c.Start < 0 || c.End > len(text) || c.Start > c.End {
-			return fmt.Errorf("read chunks: chunk %s has range [%d,%d) outside its document (%d bytes)", c.ID, c.Start, c.End, len(text))
+		if c.Start < 0 || c.End > len(d.text) || c.Start > c.End {
+			return fmt.Errorf("read chunks: chunk %s has range [%d,%d) outside its document (%d bytes)", c.ID, c.Start, c.End, len(d.text))
 		}
-		c.DocID, c.Source, c.Title, c.Text = docID, source, title, text[c.Start:c.End]
+		c.Source, c.Title, c.Text = d.source, d.title, d.text[c.Start:c.End]
 		v, err := decodeVector(vec)
 		if err != nil {
 			return fmt.Errorf("read chunk %s: %w", c.ID, err)

@@ -48,17 +48,21 @@ func openApp(dir string) (*app, error) {
 		st.Close()
 		return nil, err
 	}
-	ch, err := ingest.NewChunker(ingest.ChunkConfig{})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return &app{dir: dir, store: st, analyzer: an, embedder: emb, chunker: ch}, nil
+	return &app{dir: dir, store: st, analyzer: an, embedder: emb}, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }
 
+// pipeline returns an ingest pipeline; the tokenizer it needs (about 0.2 s
+// to build) is made on first use, so commands that never ingest skip it.
 func (a *app) pipeline(stderr io.Writer) (*ingest.Pipeline, error) {
+	if a.chunker == nil {
+		ch, err := ingest.NewChunker(ingest.ChunkConfig{})
+		if err != nil {
+			return nil, err
+		}
+		a.chunker = ch
+	}
 	return ingest.New(ingest.Config{
 		Chunker:  a.chunker,
 		Embedder: a.embedder,

@@ -526,7 +526,7 @@ func TestCitationsAreExact(t *testing.T) {
 		{"What is fine-tuning used for?", "fine-tuning.md"},
 		{"What is LoRA?", "fine-tuning.md"},
 		{"What does QLoRA keep in four-bit precision?", "fine-tuning.md"},
-		{"How much does it cost to self-host a model?", "cost-trade-offs.md"},
+		{"What are the costs of self-hosting a model on GPUs?", "cost-trade-offs.md"},
 		{"What are open-weight models?", "open-weight-versus-closed-models.md"},
 		{"How do diffusion models generate images?", ""},
 		{"How do agents use tools?", "agentic-workflows.md"},
