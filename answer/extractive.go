@@ -186,6 +186,8 @@ func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.An
 				c.fails = grounded.ReasonNoAnswerType
 			case !s.cfg.NoNegationCheck && qa.negated && !isNegated(text):
 				c.fails = grounded.ReasonNegation
+			case !s.cfg.NoNegationCheck && antonymConflict(qa, lowerWords(text)):
+				c.fails = grounded.ReasonNegation
 			}
 			cands = append(cands, c)
 		}

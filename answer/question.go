@@ -30,8 +30,11 @@ type question struct {
 }
 
 var (
-	timeHead     = regexp.MustCompile(`(?i)^(when|what|which|in what|in which|during what|during which|by what|by which|from what|since what|until what)\s+(year|years|century|centuries|decade|date|month|day|time|period|era|age|season)\b`)
-	quantityHead = regexp.MustCompile(`(?i)^(how (many|much|long|far|old|large|big|high|tall|wide|deep|often|fast|heavy)|what (percentage|percent|proportion|fraction|number|amount|share|size|length|distance|temperature|speed)|at what (age|rate|speed|temperature))\b`)
+	timeHead = regexp.MustCompile(`(?i)^(when|what|which|in what|in which|during what|during which|by what|by which|from what|since what|until what)\s+(year|years|century|centuries|decade|date|month|day|time|period|era|age|season)\b`)
+	// whenCondition: "when should I ...", "when to ...", "when is it better ..."
+	// ask for a condition, not a time.
+	whenCondition = regexp.MustCompile(`^when (should|would|could|can|must|might|to|is it|are they|does it make sense|do you|do i|do we)\b`)
+	quantityHead  = regexp.MustCompile(`(?i)^(how (many|much|long|far|old|large|big|high|tall|wide|deep|often|fast|heavy)|what (percentage|percent|proportion|fraction|number|amount|share|size|length|distance|temperature|speed)|at what (age|rate|speed|temperature))\b`)
 )
 
 // negations mark a negated question or sentence.
@@ -42,7 +45,7 @@ func analyzeQuestion(q string) question {
 	out := question{words: map[string]bool{}}
 	lower := strings.ToLower(q)
 	switch {
-	case timeHead.MatchString(q) || strings.HasPrefix(lower, "when "):
+	case timeHead.MatchString(q) || (strings.HasPrefix(lower, "when ") && !whenCondition.MatchString(lower)):
 		out.kind = typeTime
 	case quantityHead.MatchString(q):
 		out.kind = typeQuantity
@@ -163,6 +166,74 @@ func missingNames(q question, text string) []string {
 		if !have[n] {
 			out = append(out, n)
 		}
+	}
+	return out
+}
+
+// antonyms pairs words whose swap turns a true statement false: SQuAD 2.0's
+// unanswerable questions are often an answerable one with such a swap.
+var antonyms = func() map[string][]string {
+	pairs := [][2]string{
+		{"largest", "smallest"}, {"biggest", "smallest"}, {"most", "least"}, {"more", "less"}, {"more", "fewer"},
+		{"first", "last"}, {"before", "after"}, {"earliest", "latest"}, {"early", "late"}, {"highest", "lowest"},
+		{"high", "low"}, {"higher", "lower"}, {"maximum", "minimum"}, {"increase", "decrease"}, {"increased", "decreased"},
+		{"increases", "decreases"}, {"rise", "fall"}, {"rose", "fell"}, {"north", "south"}, {"east", "west"},
+		{"northern", "southern"}, {"eastern", "western"}, {"won", "lost"}, {"win", "lose"}, {"begin", "end"},
+		{"began", "ended"}, {"start", "end"}, {"started", "ended"}, {"older", "younger"}, {"oldest", "youngest"},
+		{"old", "new"}, {"inside", "outside"}, {"upper", "lower"}, {"above", "below"}, {"long", "short"},
+		{"longest", "shortest"}, {"longer", "shorter"}, {"large", "small"}, {"larger", "smaller"}, {"major", "minor"},
+		{"positive", "negative"}, {"true", "false"}, {"rich", "poor"}, {"richest", "poorest"}, {"strong", "weak"},
+		{"strongest", "weakest"}, {"same", "different"}, {"private", "public"}, {"internal", "external"},
+		{"success", "failure"}, {"successful", "unsuccessful"}, {"legal", "illegal"}, {"allowed", "forbidden"},
+		{"accept", "reject"}, {"accepted", "rejected"}, {"include", "exclude"}, {"included", "excluded"},
+		{"import", "export"}, {"imports", "exports"}, {"buy", "sell"}, {"bought", "sold"}, {"open", "closed"},
+		{"opened", "closed"}, {"male", "female"}, {"men", "women"}, {"modern", "ancient"}, {"cheap", "expensive"},
+		{"fast", "slow"}, {"faster", "slower"}, {"hot", "cold"}, {"warm", "cool"}, {"wet", "dry"},
+	}
+	m := map[string][]string{}
+	for _, p := range pairs {
+		m[p[0]] = append(m[p[0]], p[1])
+		m[p[1]] = append(m[p[1]], p[0])
+	}
+	return m
+}()
+
+// negPrefixes turn a word into its opposite: "appropriate", "inappropriate".
+var negPrefixes = []string{"un", "in", "im", "il", "ir", "dis", "non", "non-"}
+
+// antonymConflict reports whether the question uses a word that the
+// sentence lacks while the sentence has its opposite: a listed antonym, or
+// the word with a negating prefix added or removed.
+func antonymConflict(q question, sentWords map[string]bool) bool {
+	for w := range q.words {
+		if sentWords[w] {
+			continue
+		}
+		for _, a := range antonyms[w] {
+			if sentWords[a] && !q.words[a] {
+				return true
+			}
+		}
+		if len(w) < 5 {
+			continue
+		}
+		for _, p := range negPrefixes {
+			if sentWords[p+w] && !q.words[p+w] {
+				return true
+			}
+			if base, ok := strings.CutPrefix(w, p); ok && len(base) >= 4 && sentWords[base] && !q.words[base] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lowerWords returns the set of lower-cased words of s.
+func lowerWords(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, sp := range textproc.Words(s) {
+		out[strings.ToLower(s[sp.Start:sp.End])] = true
 	}
 	return out
 }
