@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -31,11 +32,11 @@ func (c ChunkConfig) withDefaults() ChunkConfig {
 	if c.MinTokens <= 0 || c.MinTokens > c.MaxTokens {
 		c.MinTokens = min(200, c.MaxTokens)
 	}
-	if c.OverlapTokens < 0 || c.OverlapTokens >= c.MinTokens {
-		c.OverlapTokens = c.MinTokens / 4
-	}
-	if c.OverlapTokens == 0 {
+	if c.OverlapTokens <= 0 {
 		c.OverlapTokens = 50
+	}
+	if c.OverlapTokens >= c.MinTokens {
+		c.OverlapTokens = max(1, c.MinTokens/4)
 	}
 	return c
 }
@@ -48,10 +49,19 @@ type Chunker struct {
 	enc *tiktoken.Tiktoken
 }
 
-// NewChunker builds the shared encoder (about 70 ms); make one per process.
-func NewChunker(cfg ChunkConfig) (*Chunker, error) {
+// encoder builds the cl100k_base encoder once per process. tiktoken-go keeps
+// its BPE loader in a package variable without a lock, so setting it must
+// happen once, before any encoding; this is the one package-level variable
+// of ours, and it guards that library global.
+var encoder = sync.OnceValues(func() (*tiktoken.Tiktoken, error) {
 	tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader())
-	enc, err := tiktoken.GetEncoding("cl100k_base")
+	return tiktoken.GetEncoding("cl100k_base")
+})
+
+// NewChunker returns a chunker. The first call builds the shared encoder
+// (about 70 ms); later calls reuse it. Safe for concurrent use.
+func NewChunker(cfg ChunkConfig) (*Chunker, error) {
+	enc, err := encoder()
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}
@@ -115,8 +125,14 @@ func (c *Chunker) units(text string, start, end int) []unit {
 	prevEnd := start
 	for _, s := range textproc.Sentences(text, start, end) {
 		para := s.Heading || len(out) == 0 || strings.Count(text[prevEnd:s.Start], "\n") >= 2
+		// A unit's tokens include the white space before it, so the sum over
+		// a chunk's units bounds the chunk's own count ("Yes\n\nYes" is 3).
+		gap := prevEnd
 		prevEnd = s.End
-		n := c.CountTokens(text[s.Start:s.End])
+		n := c.cfg.MaxTokens + 1
+		if s.End-s.Start <= 16*c.cfg.MaxTokens { // longer ones go straight to cut
+			n = c.CountTokens(text[gap:s.End])
+		}
 		if n <= c.cfg.MaxTokens {
 			out = append(out, unit{s.Start, s.End, n, para})
 			continue
@@ -130,11 +146,23 @@ func (c *Chunker) units(text string, start, end int) []unit {
 }
 
 // cut splits text[start:end] into pieces of at most MaxTokens tokens, between
-// words where it can and never inside a UTF-8 sequence.
+// words where it can and never inside a UTF-8 sequence. It tokenizes a window
+// after each cut, growing it only while it holds fewer than MaxTokens tokens,
+// so a megabyte-long line costs linear time, not quadratic.
 func (c *Chunker) cut(text string, start, end int) []unit {
 	var out []unit
 	for start < end {
-		toks := c.enc.EncodeOrdinary(text[start:end])
+		var toks []int
+		for w := 8 * c.cfg.MaxTokens; ; w *= 2 {
+			stop := min(end, start+w)
+			for stop < end && !utf8.RuneStart(text[stop]) {
+				stop++
+			}
+			toks = c.enc.EncodeOrdinary(text[start:stop])
+			if len(toks) > c.cfg.MaxTokens || stop == end {
+				break
+			}
+		}
 		if len(toks) <= c.cfg.MaxTokens {
 			out = append(out, unit{start: start, end: end, tokens: len(toks)})
 			break

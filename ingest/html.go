@@ -87,7 +87,7 @@ func hidden(n *html.Node) bool {
 			return true
 		case a.Key == "aria-hidden" && a.Val == "true":
 			return true
-		case a.Key == "style" && strings.Contains(strings.ReplaceAll(a.Val, " ", ""), "display:none"):
+		case a.Key == "style" && strings.Contains(strings.Join(strings.Fields(strings.ToLower(a.Val)), ""), "display:none"):
 			return true
 		}
 	}

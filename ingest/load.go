@@ -83,7 +83,7 @@ func Load(source string, data []byte) (*grounded.Document, error) {
 	default:
 		loadText(doc, data)
 	}
-	if strings.TrimSpace(doc.Text) == "" {
+	if strings.TrimSpace(doc.Text) == "" || len(doc.Sections) == 0 {
 		return nil, grounded.Errorf(grounded.EINVALID, "%s: no text", source)
 	}
 	if doc.Title == "" {

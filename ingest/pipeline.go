@@ -105,6 +105,7 @@ type file struct {
 	source string
 	size   int64
 	read   func() ([]byte, error)
+	err    error // the walk could not read this entry (an unreadable folder)
 }
 
 // Paths ingests files and folders (recursively, skipping names that start
@@ -129,7 +130,7 @@ func (p *Pipeline) Paths(ctx context.Context, paths []string) (Summary, error) {
 		err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				// An unreadable folder: report it as a failed file and go on.
-				files = append(files, file{source: path, read: func() ([]byte, error) { return nil, err }})
+				files = append(files, file{source: path, err: err})
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -288,6 +289,9 @@ func (p *Pipeline) prepare(ctx context.Context, f file, hashes map[string]string
 		r.Outcome, r.Err = Failed, err
 		return r, nil
 	}
+	if f.err != nil {
+		return fail(fmt.Errorf("%s: %w", f.source, f.err))
+	}
 	if FormatOf(f.source) == "" {
 		r.Outcome = Unsupported
 		return r, nil
@@ -314,6 +318,9 @@ func (p *Pipeline) prepare(ctx context.Context, f file, hashes map[string]string
 	}
 	doc.IngestedAt = time.Now().UTC()
 	chunks := p.cfg.Chunker.Chunk(doc)
+	if len(chunks) == 0 {
+		return fail(grounded.Errorf(grounded.EINVALID, "%s: no text to index", f.source))
+	}
 	texts := make([]string, len(chunks))
 	for i, c := range chunks {
 		texts[i] = EmbedText(c)

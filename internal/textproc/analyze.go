@@ -35,7 +35,7 @@ type Span struct {
 }
 
 // Words returns the byte spans of the words of text: maximal runs of letters,
-// digits and marks. Apostrophes inside a word ("model's") end it.
+// digits and combining marks. Apostrophes inside a word ("model's") end it.
 func Words(text string) []Span {
 	var out []Span
 	start := -1
@@ -58,7 +58,7 @@ func Words(text string) []Span {
 }
 
 func isWordRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }
 
 // IsStopWord reports whether the lower-cased word is an English stop word.

@@ -28,7 +28,7 @@ var abbreviations = map[string]bool{
 //     table row ("| ...") start a new sentence; a list marker is not part of it;
 //   - '.', '!' or '?' (plus closing quotes or brackets) ends a sentence when white
 //     space follows and the next word does not start in lower case, unless the
-//     period ends a known abbreviation, a single capital (an initial) or a number.
+//     period ends a known abbreviation or a single capital (an initial).
 //
 // Spans never split a UTF-8 sequence and never overlap.
 func Sentences(text string, start, end int) []Sentence {
@@ -105,7 +105,7 @@ func splitLine(text string, sentStart, from, lineEnd int, emit func(int, int, bo
 				j += len(q)
 			}
 		}
-		if j < lineEnd && text[j] != ' ' && text[j] != '\t' {
+		if j < lineEnd && text[j] != ' ' && text[j] != '\t' && text[j] != '\r' {
 			continue // "3.14", "a.b", "?!" inside a word
 		}
 		// Next non-space character, possibly on the next line.
