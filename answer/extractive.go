@@ -28,11 +28,17 @@ type Searcher interface {
 type Config struct {
 	// MinCoverage is the share of the question's idf-weighted content terms
 	// that the best sentence (with its section heading at half weight) must
-	// contain, or the answer abstains with weak_evidence. Default 0.6: on the
-	// default corpus's test questions (answer/testdata) it answers every
-	// in-scope question and abstains on every out-of-scope one; 0.5 let
-	// "What is the capital of ..." style questions through on a single
-	// common word.
+	// contain, or the answer abstains with weak_evidence. Default 0.6.
+	// Measured on the SQuAD 2.0 tune file (grounded eval qa, all checks on),
+	// answer_recall / noans_abstain / grounded_accuracy:
+	//
+	//	0.50   0.6432 / 0.4636 / 0.5532
+	//	0.55   0.6007 / 0.5532 / 0.5769
+	//	0.60   0.5543 / 0.6189 / 0.5867   <- default: the most accurate
+	//	0.70   0.4184 / 0.7290 / 0.5842   (before the antonym check)
+	//
+	// 0.5 let "What is the capital of ..." style questions through on the
+	// default corpus on a single common word.
 	MinCoverage float64
 	// MaxSentences caps the answer's length. Default 3.
 	MaxSentences int
