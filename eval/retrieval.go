@@ -16,13 +16,17 @@ type SearchFunc func(ctx context.Context, query string, k int) ([]grounded.Hit, 
 // RetrievalReport is the result of a BEIR run. Field names are the JSON keys
 // scripts compare across runs.
 type RetrievalReport struct {
-	Dataset       string  `json:"dataset"`
-	Documents     int     `json:"documents"`
-	Chunks        int     `json:"chunks"`
-	Queries       int     `json:"queries"`
-	NDCG10        float64 `json:"ndcg@10"`
-	Recall100     float64 `json:"recall@100"`
-	MRR10         float64 `json:"mrr@10"`
+	Dataset   string  `json:"dataset"`
+	Documents int     `json:"documents"`
+	Chunks    int     `json:"chunks"`
+	Queries   int     `json:"queries"`
+	NDCG10    float64 `json:"ndcg@10"`
+	Recall100 float64 `json:"recall@100"`
+	MRR10     float64 `json:"mrr@10"`
+	// NDCG10Even and NDCG10Odd split the queries by position (0, 2, 4, ...
+	// and 1, 3, 5, ...): tune a parameter on one half, confirm on the other.
+	NDCG10Even    float64 `json:"ndcg@10_even"`
+	NDCG10Odd     float64 `json:"ndcg@10_odd"`
 	IngestSeconds float64 `json:"ingest_seconds"`
 	QueryP50Ms    float64 `json:"query_p50_ms"`
 	QueryP99Ms    float64 `json:"query_p99_ms"`
@@ -73,6 +77,11 @@ func Retrieval(ctx context.Context, b *BEIR, search SearchFunc, docOf func(groun
 		n := NDCG(ranking, qr, 10)
 		rep.PerQuery[q.ID] = n
 		rep.NDCG10 += n
+		if i%2 == 0 {
+			rep.NDCG10Even += n
+		} else {
+			rep.NDCG10Odd += n
+		}
 		rep.Recall100 += Recall(ranking, qr, 100)
 		rep.MRR10 += MRR(ranking, qr, 10)
 		if opt.Progress != nil && (i+1)%50 == 0 {
@@ -84,6 +93,8 @@ func Retrieval(ctx context.Context, b *BEIR, search SearchFunc, docOf func(groun
 	}
 	n := float64(len(queries))
 	rep.NDCG10 = round4(rep.NDCG10 / n)
+	rep.NDCG10Even = round4(rep.NDCG10Even / float64((len(queries)+1)/2))
+	rep.NDCG10Odd = round4(rep.NDCG10Odd / float64(max(len(queries)/2, 1)))
 	rep.Recall100 = round4(rep.Recall100 / n)
 	rep.MRR10 = round4(rep.MRR10 / n)
 	rep.QueryP50Ms, rep.QueryP99Ms = percentileMs(lat, 0.50), percentileMs(lat, 0.99)

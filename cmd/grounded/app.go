@@ -31,6 +31,7 @@ type app struct {
 	// bm25 and fusion override the retrieval defaults (eval flags only).
 	bm25      retrieval.BM25Params
 	fusion    retrieval.FusionParams
+	rm3       retrieval.RM3Params
 	answerCfg answer.Config
 }
 
@@ -104,7 +105,7 @@ func (a *app) ensureCorpus(ctx context.Context, stderr io.Writer) error {
 
 // loadIndex builds the in-memory search index from the store.
 func (a *app) loadIndex(ctx context.Context) error {
-	ix, err := retrieval.New(retrieval.Config{Embedder: a.embedder, Analyzer: a.analyzer, BM25: a.bm25, Fusion: a.fusion})
+	ix, err := retrieval.New(retrieval.Config{Embedder: a.embedder, Analyzer: a.analyzer, BM25: a.bm25, Fusion: a.fusion, RM3: a.rm3})
 	if err != nil {
 		return err
 	}

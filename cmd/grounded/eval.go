@@ -14,6 +14,7 @@ import (
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer"
 	"github.com/groundedhq/grounded/eval"
+	"github.com/groundedhq/grounded/retrieval"
 )
 
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,16 +37,21 @@ type tuningFlags struct {
 	minCoverage             float64
 	k                       int
 	noType, noName, noNeg   bool
+	rm3Docs, rm3Terms       int
+	rm3Weight               float64
 }
 
 func (t *tuningFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&t.k1, "bm25-k1", 0, "BM25 k1 (0: default)")
-	fs.Float64Var(&t.b, "bm25-b", -1, "BM25 b (-1: default)")
+	fs.Float64Var(&t.b, "bm25-b", 0, "BM25 b (0: default)")
 	fs.Float64Var(&t.lexW, "lexical-weight", 0, "fusion weight of BM25 (0 with vector-weight 0: defaults)")
 	fs.Float64Var(&t.vecW, "vector-weight", 0, "fusion weight of vectors")
 	fs.Float64Var(&t.rrfK, "rrf-k", 0, "reciprocal rank fusion constant (0: default)")
 	fs.Float64Var(&t.minCoverage, "min-coverage", 0, "answerer's coverage threshold (0: default)")
 	fs.IntVar(&t.k, "k", 0, "passages the answerer reads (0: default)")
+	fs.IntVar(&t.rm3Docs, "rm3-docs", 0, "RM3 feedback chunks (0: off)")
+	fs.IntVar(&t.rm3Terms, "rm3-terms", 0, "RM3 expansion terms (0: 10)")
+	fs.Float64Var(&t.rm3Weight, "rm3-weight", 0, "RM3 weight of the original query (0: 0.5)")
 	fs.BoolVar(&t.noType, "no-type-check", false, "turn off the answer-type check")
 	fs.BoolVar(&t.noName, "no-name-check", false, "turn off the name check")
 	fs.BoolVar(&t.noNeg, "no-negation-check", false, "turn off the negation check")
@@ -55,6 +61,7 @@ func (t *tuningFlags) apply(a *app) {
 	a.bm25.K1 = t.k1
 	a.bm25.B = t.b
 	a.fusion.LexicalWeight, a.fusion.VectorWeight, a.fusion.K = t.lexW, t.vecW, t.rrfK
+	a.rm3 = retrieval.RM3Params{FeedbackDocs: t.rm3Docs, FeedbackTerms: t.rm3Terms, OriginalWeight: t.rm3Weight}
 	a.answerCfg = answer.Config{MinCoverage: t.minCoverage, K: t.k, NoTypeCheck: t.noType, NoNameCheck: t.noName, NoNegationCheck: t.noNeg}
 }
 
@@ -129,8 +136,8 @@ func cmdEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 		return writeJSON(stdout, rep)
 	}
 	rep.PerQuery = nil
-	fmt.Fprintf(stdout, "dataset     %s\ndocuments   %d (%d failed to load), %d chunks\nqueries     %d\nnDCG@10     %.4f\nRecall@100  %.4f\nMRR@10      %.4f\ningest      %.2f s\nquery       p50 %.2f ms, p99 %.2f ms\n",
-		rep.Dataset, rep.Documents, sum.Failed, rep.Chunks, rep.Queries, rep.NDCG10, rep.Recall100, rep.MRR10, rep.IngestSeconds, rep.QueryP50Ms, rep.QueryP99Ms)
+	fmt.Fprintf(stdout, "dataset     %s\ndocuments   %d (%d failed to load), %d chunks\nqueries     %d\nnDCG@10     %.4f (even queries %.4f, odd %.4f)\nRecall@100  %.4f\nMRR@10      %.4f\ningest      %.2f s\nquery       p50 %.2f ms, p99 %.2f ms\n",
+		rep.Dataset, rep.Documents, sum.Failed, rep.Chunks, rep.Queries, rep.NDCG10, rep.NDCG10Even, rep.NDCG10Odd, rep.Recall100, rep.MRR10, rep.IngestSeconds, rep.QueryP50Ms, rep.QueryP99Ms)
 	return nil
 }
 
