@@ -104,6 +104,7 @@ func readQrels(path string, into map[string]map[string]int) error {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for n := 1; sc.Scan(); n++ {
 		fields := strings.Fields(sc.Text())
 		if len(fields) == 0 || (n == 1 && fields[0] == "query-id") {
@@ -121,5 +122,8 @@ func readQrels(path string, into map[string]map[string]int) error {
 		}
 		into[fields[0]][fields[1]] = gain
 	}
-	return sc.Err()
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

@@ -56,6 +56,9 @@ func Retrieval(ctx context.Context, b *BEIR, search SearchFunc, docOf func(groun
 	if opt.Limit > 0 && opt.Limit < len(queries) {
 		queries = queries[:opt.Limit]
 	}
+	if len(queries) == 0 {
+		return nil, fmt.Errorf("no judged queries to run")
+	}
 	rep := &RetrievalReport{Documents: len(b.Corpus), Queries: len(queries), PerQuery: map[string]float64{}}
 	var lat []time.Duration
 	for i, q := range queries {

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/groundedhq/grounded"
 )
@@ -130,6 +131,9 @@ func (t tally) report() *QAReport {
 // QA asks every question and scores the answers. paragraphOf maps a
 // citation to the Paragraph.Key of the document it quotes.
 func QA(ctx context.Context, s *SQuAD, ask AskFunc, paragraphOf func(grounded.Citation) string, opt QAOptions) (*QAResult, error) {
+	if opt.Half != "" && opt.Half != "tune" && opt.Half != "confirm" {
+		return nil, fmt.Errorf("half %q: want tune or confirm", opt.Half)
+	}
 	var all, tune, confirm tally
 	res := &QAResult{Abstains: map[string]int{}}
 	var lat []time.Duration
@@ -219,7 +223,9 @@ func containsWords(text, gold string) bool {
 // asciiPunctuation is Python's string.punctuation, as SQuAD's script uses.
 const asciiPunctuation = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
-var articles = regexp.MustCompile(`\b(a|an|the)\b`)
+func isWordChar(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
+}
 
 // NormalizeAnswer is SQuAD's official answer normalization: lower case,
 // punctuation removed, the articles a/an/the removed, white space collapsed.
@@ -231,6 +237,30 @@ func NormalizeAnswer(s string) string {
 		}
 		return r
 	}, s)
-	s = articles.ReplaceAllString(s, " ")
-	return strings.Join(strings.Fields(s), " ")
+	// Python's re \b(a|an|the)\b, with Unicode word characters.
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !isWordChar(r) {
+			b.WriteRune(r)
+			i += n
+			continue
+		}
+		j := i
+		for j < len(s) {
+			r, n := utf8.DecodeRuneInString(s[j:])
+			if !isWordChar(r) {
+				break
+			}
+			j += n
+		}
+		switch w := s[i:j]; w {
+		case "a", "an", "the":
+			b.WriteByte(' ')
+		default:
+			b.WriteString(w)
+		}
+		i = j
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
 }

@@ -15,6 +15,9 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
+	"strings"
+	"sync"
 
 	chromem "github.com/philippgille/chromem-go"
 )
@@ -28,6 +31,9 @@ type Match struct {
 // Index is a chromem-go collection of unit vectors of one dimension.
 type Index struct {
 	dim int
+	// mu makes Query's count check and chromem-go's query one step, so a
+	// Delete in between cannot make chromem-go refuse n.
+	mu  sync.RWMutex
 	col *chromem.Collection
 }
 
@@ -69,6 +75,8 @@ func (ix *Index) Add(ctx context.Context, ids []string, vecs [][]float32) error 
 		}
 		docs[i] = chromem.Document{ID: ids[i], Embedding: normalized(v)}
 	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	if err := ix.col.AddDocuments(ctx, docs, runtime.GOMAXPROCS(0)); err != nil {
 		return fmt.Errorf("vector: %w", err)
 	}
@@ -80,6 +88,8 @@ func (ix *Index) Delete(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil // chromem-go would refuse; never pass it an empty filter
 	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	if err := ix.col.Delete(ctx, nil, nil, ids...); err != nil {
 		return fmt.Errorf("vector: %w", err)
 	}
@@ -91,14 +101,36 @@ func (ix *Index) Query(ctx context.Context, q []float32, n int) ([]Match, error)
 	if len(q) != ix.dim {
 		return nil, fmt.Errorf("vector: query has dimension %d, the index %d", len(q), ix.dim)
 	}
-	n = min(n, ix.col.Count())
-	if n <= 0 {
-		return nil, nil
-	}
 	if isZero(q) {
 		return nil, nil // nothing to be similar to
 	}
-	res, err := ix.col.QueryEmbedding(ctx, normalized(q), n, nil, nil)
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	count := ix.col.Count()
+	n = min(n, count)
+	if n <= 0 {
+		return nil, nil
+	}
+	qn := normalized(q)
+	// chromem-go keeps equal scores in map order, so which of several tied
+	// vectors make the cut varies. Ask for one more; while a tie runs past
+	// the cut, ask for more (all, at worst), then order by score and id.
+	m := min(count, n+1)
+	for {
+		out, err := ix.query(ctx, qn, m)
+		if err != nil {
+			return nil, err
+		}
+		if m == count || len(out) < m || out[n-1].Score != out[m-1].Score {
+			return out[:min(n, len(out))], nil
+		}
+		m = min(count, 4*m)
+	}
+}
+
+// query returns chromem-go's top m, ordered by score, then id.
+func (ix *Index) query(ctx context.Context, q []float32, m int) ([]Match, error) {
+	res, err := ix.col.QueryEmbedding(ctx, q, m, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("vector: %w", err)
 	}
@@ -106,6 +138,15 @@ func (ix *Index) Query(ctx context.Context, q []float32, n int) ([]Match, error)
 	for i, r := range res {
 		out[i] = Match{ID: r.ID, Score: r.Similarity}
 	}
+	slices.SortFunc(out, func(a, b Match) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 
