@@ -273,10 +273,18 @@ func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.An
 			picked = append(picked, c)
 		}
 	}
-	// Read in passage order, and in document order within a passage.
+	// Read passage by passage, the best sentence's passage first (picked is
+	// in order of score, so a passage's first appearance ranks it), and in
+	// document order within a passage.
+	rank := map[int]int{}
+	for i, c := range picked {
+		if _, ok := rank[c.hit]; !ok {
+			rank[c.hit] = i
+		}
+	}
 	slices.SortFunc(picked, func(a, b candidate) int {
 		if a.hit != b.hit {
-			return a.hit - b.hit
+			return rank[a.hit] - rank[b.hit]
 		}
 		return a.start - b.start
 	})

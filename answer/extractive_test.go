@@ -213,3 +213,33 @@ func TestAskEdgeCases(t *testing.T) {
 		})
 	}
 }
+
+// TestPrefixAndContext: a question term matched only by a shared five-letter
+// prefix ("privacy", "private") counts toward coverage, and a sentence of
+// the best sentence's passage joins the answer as context though it covers
+// less of the question.
+func TestPrefixAndContext(t *testing.T) {
+	text := "The harbour office keeps its shipping records private. Those harbour records are sealed for fifty years by the port authority."
+	hit := grounded.Hit{Chunk: grounded.Chunk{ID: "d-0", DocID: "d", Source: "s.txt", Title: "Notes", Start: 0, End: len(text), Text: text}, LexicalRank: 1, LexicalScore: 5, Score: 1}
+	svc := answer.New(&fakeSearcher{hits: []grounded.Hit{hit}}, nil, answer.Config{})
+	ans, err := svc.Ask(context.Background(), "harbour privacy", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Abstained {
+		t.Fatalf("abstained (%s): the prefix match should count", ans.Reason)
+	}
+	if len(ans.Citations) != 2 || ans.Citations[0].Quote != "The harbour office keeps its shipping records private." ||
+		ans.Citations[1].Quote != "Those harbour records are sealed for fifty years by the port authority." {
+		t.Fatalf("want the matching sentence and its context sentence, got %+v", ans.Citations)
+	}
+	// Without the prefix credit the question is half covered: a stricter
+	// threshold than 0.5 abstains on a term the sentence lacks entirely.
+	ans, err = svc.Ask(context.Background(), "harbour submarine", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ans.Abstained || ans.Reason != grounded.ReasonWeakEvidence {
+		t.Fatalf("want weak_evidence for an uncovered term, got %+v", ans)
+	}
+}
