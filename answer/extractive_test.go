@@ -243,3 +243,27 @@ func TestPrefixAndContext(t *testing.T) {
 		t.Fatalf("want weak_evidence for an uncovered term, got %+v", ans)
 	}
 }
+
+// TestNameWindow: a name of the question must stand in the answer sentence,
+// its neighbours or the heading; a passage that mentions it only far away is
+// about something else (SQuAD 2.0's entity swaps).
+func TestNameWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, reason string
+	}{
+		{"far away", "Zorblax builds fishing boats in the north. The weather that spring was mild and dry. Later, storms sank three ships near the coast in 1990.", grounded.ReasonNameMismatch},
+		{"in a neighbour", "The weather that spring was mild and dry. Zorblax builds fishing boats in the north. Storms sank three ships near the coast in 1990.", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hit := grounded.Hit{Chunk: grounded.Chunk{ID: "d-0", DocID: "d", Source: "s.txt", Title: "Notes", Start: 0, End: len(tc.text), Text: tc.text}, LexicalRank: 1, LexicalScore: 5, Score: 1}
+			svc := answer.New(&fakeSearcher{hits: []grounded.Hit{hit}}, nil, answer.Config{})
+			ans, err := svc.Ask(context.Background(), "How many ships did storms sink near Zorblax in 1990?", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ans.Reason != tc.reason || ans.Abstained != (tc.reason != "") {
+				t.Fatalf("abstained=%v reason=%q, want reason %q: %s", ans.Abstained, ans.Reason, tc.reason, ans.Answer)
+			}
+		})
+	}
+}
