@@ -82,6 +82,40 @@ type Answer struct {
 	Reason    string     `json:"reason,omitempty"`
 	Citations []Citation `json:"citations"`
 	Generator string     `json:"generator"`
+
+	// The fields below are filled by the language-model path.
+
+	// Sentences are the answer's sentences that passed the support check
+	// (and, with --unsupported flag, the flagged ones, marked so).
+	Sentences []Sentence `json:"sentences,omitempty"`
+	// Unsupported are the model's sentences that failed the support check.
+	Unsupported []Sentence `json:"unsupported,omitempty"`
+	// InvalidCitations counts markers that pointed at no passage; they were removed.
+	InvalidCitations int    `json:"invalid_citations"`
+	Provider         string `json:"provider,omitempty"`
+	Model            string `json:"model,omitempty"`
+	Usage            *Usage `json:"usage,omitempty"`
+	// FallbackReason says why the extractive answerer answered instead of
+	// the configured model (the model failed after its retries).
+	FallbackReason string `json:"fallback_reason,omitempty"`
+}
+
+// Sentence is one sentence of a generated answer with the passages it cites
+// and its support score (0..1) against them.
+type Sentence struct {
+	Text      string  `json:"text"`
+	Citations []int   `json:"citations"`
+	Support   float64 `json:"support"`
+	Supported bool    `json:"supported"`
+	// Reason says why an unsupported sentence failed: "no_citation",
+	// "names", "numbers", "negation" or "coverage".
+	Reason string `json:"reason,omitempty"`
+}
+
+// Usage is a model call's token count.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
 }
 
 // Abstention reasons.
@@ -98,6 +132,11 @@ const (
 	ReasonNoAnswerType = "no_answer_of_type"
 	// ReasonNegation: the question is negated and the covering passages are not.
 	ReasonNegation = "negation_mismatch"
+	// ReasonModelAbstained: the language model replied that the passages do
+	// not answer the question.
+	ReasonModelAbstained = "model_abstained"
+	// ReasonUnsupported: too little of the model's answer passed the support check.
+	ReasonUnsupported = "unsupported_answer"
 )
 
 // EmbedFunc turns texts into vectors, one per text, all of the same dimension.
@@ -109,6 +148,33 @@ type Embedder struct {
 	Name  string
 	Dim   int
 	Embed EmbedFunc
+}
+
+// LLM is a language model the grounding protocol can prompt.
+type LLM struct {
+	Provider string // "openai", "ollama", "anthropic"
+	Model    string
+	Generate GenerateFunc
+}
+
+// GenerateFunc sends one prompt and returns the model's reply. It honours
+// ctx (cancellation and deadline) and retries transient failures itself.
+type GenerateFunc func(ctx context.Context, req GenerateRequest) (*GenerateReply, error)
+
+// GenerateRequest is one call to a language model.
+type GenerateRequest struct {
+	System    string // instructions
+	Prompt    string // the user turn: passages and question
+	MaxTokens int    // reply budget; 0 means the provider's default
+	// OnChunk, when set, receives the reply's text as it streams in, in
+	// order; an error from it stops the call with that error.
+	OnChunk func(text string) error
+}
+
+// GenerateReply is a model's whole reply.
+type GenerateReply struct {
+	Text  string
+	Usage Usage
 }
 
 // IndexedDocument is a document with its chunks and one vector per chunk, as
