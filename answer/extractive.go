@@ -6,6 +6,7 @@ package answer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -58,6 +59,22 @@ type Config struct {
 	ContextShare float64
 	// K is the number of passages retrieved when the caller gives none. Default 5.
 	K int
+
+	// LLM, when set, answers through the grounding protocol (generate.go)
+	// instead of the extractive answerer; Support must be set with it.
+	LLM *grounded.LLM
+	// Support checks each generated sentence against the passages it cites.
+	Support SupportFunc
+	// CountTokens measures prompt text for packing passages. Default: an
+	// estimate of 4 bytes a token.
+	CountTokens func(string) int
+	// PassageTokens is the prompt's budget for passages. Default 3000.
+	PassageTokens int
+	// AnswerTokens is the reply's budget. Default 600.
+	AnswerTokens int
+	// FlagUnsupported keeps sentences that fail the support check in the
+	// answer, marked, instead of dropping them.
+	FlagUnsupported bool
 	// NoTypeCheck, NoNameCheck and NoNegationCheck turn off the question
 	// checks (for ablation in evaluations); see Ask.
 	NoTypeCheck     bool
@@ -76,6 +93,15 @@ type Service struct {
 func New(s Searcher, an *textproc.Analyzer, cfg Config) *Service {
 	if cfg.MinCoverage <= 0 {
 		cfg.MinCoverage = 0.56
+	}
+	if cfg.CountTokens == nil {
+		cfg.CountTokens = func(s string) int { return (len(s) + 3) / 4 }
+	}
+	if cfg.PassageTokens <= 0 {
+		cfg.PassageTokens = 3000
+	}
+	if cfg.AnswerTokens <= 0 {
+		cfg.AnswerTokens = 600
 	}
 	if cfg.ContextShare <= 0 {
 		cfg.ContextShare = 0.2
@@ -157,6 +183,13 @@ type candidate struct {
 // Errors: EINVALID for an empty question or k out of range; an abstention
 // is not an error.
 func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.Answer, error) {
+	return s.AskStream(ctx, question, k, nil)
+}
+
+// AskStream is Ask that hands each answer sentence to emit as soon as it
+// has passed its support check (the extractive answerer's sentences all
+// arrive at the end). An error from emit stops the answer with that error.
+func (s *Service) AskStream(ctx context.Context, question string, k int, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
 	if strings.TrimSpace(question) == "" {
 		return nil, grounded.Errorf(grounded.EINVALID, "question is empty")
 	}
@@ -164,15 +197,9 @@ func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.An
 	if err != nil {
 		return nil, err
 	}
-	ans := &grounded.Answer{Question: question, Generator: GeneratorExtractive, Citations: []grounded.Citation{}}
-	abstain := func(reason string) (*grounded.Answer, error) {
-		ans.Abstained, ans.Reason = true, reason
-		return ans, nil
-	}
-
 	qTerms := unique(s.an.Terms(question))
 	if len(qTerms) == 0 {
-		return abstain(grounded.ReasonNoEvidence)
+		return abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence), nil
 	}
 	hits, err := s.search.Search(ctx, question, k)
 	if err != nil {
@@ -183,9 +210,45 @@ func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.An
 		lexical = lexical || h.LexicalRank > 0
 	}
 	if !lexical {
-		return abstain(grounded.ReasonNoEvidence)
+		return abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence), nil
 	}
+	var ans *grounded.Answer
+	if s.cfg.LLM != nil {
+		ans, err = s.generate(ctx, question, hits, emit)
+		if err == nil || ctx.Err() != nil || errors.Is(err, errEmit) {
+			return ans, err
+		}
+		// The model failed after its retries: answer extractively, and say so.
+		fallback := err.Error()
+		ans = s.extractive(question, qTerms, hits)
+		ans.FallbackReason = fallback
+	} else {
+		ans = s.extractive(question, qTerms, hits)
+	}
+	if emit != nil && !ans.Abstained {
+		for _, c := range ans.Citations {
+			if err := emit(grounded.Sentence{Text: strings.Join(strings.Fields(c.Quote), " "), Citations: []int{c.N}, Support: 1, Supported: true}); err != nil {
+				return nil, fmt.Errorf("%w: %w", errEmit, err)
+			}
+		}
+	}
+	return ans, nil
+}
 
+// errEmit marks an error returned by the caller's emit function.
+var errEmit = errors.New("stream")
+
+func abstained(question, generator, reason string) *grounded.Answer {
+	return &grounded.Answer{Question: question, Generator: generator, Abstained: true, Reason: reason, Citations: []grounded.Citation{}}
+}
+
+// extractive answers with sentences quoted from hits.
+func (s *Service) extractive(question string, qTerms []string, hits []grounded.Hit) *grounded.Answer {
+	ans := &grounded.Answer{Question: question, Generator: GeneratorExtractive, Citations: []grounded.Citation{}}
+	abstain := func(reason string) *grounded.Answer {
+		ans.Abstained, ans.Reason = true, reason
+		return ans
+	}
 	weight := map[string]float64{}
 	var total float64
 	for _, t := range qTerms {
@@ -318,7 +381,7 @@ func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.An
 		fmt.Fprintf(&text, "%s [%d]", strings.Join(strings.Fields(quote), " "), n)
 	}
 	ans.Answer = text.String()
-	return ans, nil
+	return ans
 }
 
 func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
