@@ -1,6 +1,10 @@
 // Package server is grounded's HTTP API, on Gin:
 //
 //	POST /v1/ask     {"question": "...", "k": 5}  -> grounded.Answer
+//	                 with "stream": true, Server-Sent Events: "sentence"
+//	                 events (grounded.Sentence, each sent once it passed its
+//	                 support check), then one "answer" event (grounded.Answer),
+//	                 or an "error" event ({"error": {"code", "message"}})
 //	POST /v1/search  {"query": "...", "k": 5}     -> {"results": [grounded.SearchResult]}
 //	GET  /healthz                                  -> {"status": "ok", "chunks": N}
 //
@@ -28,6 +32,8 @@ import (
 // Service answers and searches. answer.Service implements it.
 type Service interface {
 	Ask(ctx context.Context, question string, k int) (*grounded.Answer, error)
+	// AskStream hands each checked sentence to emit as soon as it is ready.
+	AskStream(ctx context.Context, question string, k int, emit func(grounded.Sentence) error) (*grounded.Answer, error)
 	Search(ctx context.Context, query string, k int) ([]grounded.Hit, error)
 }
 
@@ -118,6 +124,7 @@ func (h *handler) healthz(c *gin.Context) {
 type AskRequest struct {
 	Question string `json:"question"`
 	K        int    `json:"k"`
+	Stream   bool   `json:"stream"`
 }
 
 // SearchRequest is the body of POST /v1/search.
@@ -141,12 +148,58 @@ func (h *handler) ask(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	if req.Stream {
+		h.askStream(c, req)
+		return
+	}
 	ans, err := h.cfg.Service.Ask(c.Request.Context(), req.Question, req.K)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, ans)
+}
+
+// askStream answers as Server-Sent Events. Payloads are JSON on one data
+// line (gin's own SSE writer drops a leading space, so it is not used).
+// The request's context is the upstream call's: a client that disconnects
+// cancels the model call.
+func (h *handler) askStream(c *gin.Context, req AskRequest) {
+	started := false
+	send := func(event string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if !started {
+			started = true
+			hd := c.Writer.Header()
+			hd.Set("Content-Type", "text/event-stream")
+			hd.Set("Cache-Control", "no-cache")
+			hd.Set("X-Accel-Buffering", "no")
+			c.Status(http.StatusOK)
+		}
+		if _, err := fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", event, b); err != nil {
+			return err
+		}
+		c.Writer.Flush()
+		return c.Request.Context().Err()
+	}
+	ans, err := h.cfg.Service.AskStream(c.Request.Context(), req.Question, req.K, func(s grounded.Sentence) error {
+		return send("sentence", s)
+	})
+	switch {
+	case err != nil && !started:
+		writeError(c, err)
+	case err != nil:
+		code := grounded.ErrorCode(err)
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			code = "unavailable"
+		}
+		_ = send("error", errorBody{errorDetail{code, grounded.ErrorMessage(err)}})
+	default:
+		_ = send("answer", ans)
+	}
 }
 
 func (h *handler) search(c *gin.Context) {

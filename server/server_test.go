@@ -34,6 +34,7 @@ type call struct {
 type fakeService struct {
 	Answer   *grounded.Answer
 	Hits     []grounded.Hit
+	Stream   []grounded.Sentence // sentences AskStream emits before answering
 	AskFn    func(ctx context.Context, question string, k int) (*grounded.Answer, error)
 	SearchFn func(ctx context.Context, query string, k int) ([]grounded.Hit, error)
 
@@ -62,6 +63,19 @@ func (f *fakeService) Ask(ctx context.Context, question string, k int) (*grounde
 		return f.AskFn(ctx, question, k)
 	}
 	return f.Answer, nil
+}
+
+func (f *fakeService) AskStream(ctx context.Context, question string, k int, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
+	ans, err := f.Ask(ctx, question, k)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range f.Stream {
+		if err := emit(st); err != nil {
+			return nil, err
+		}
+	}
+	return ans, nil
 }
 
 func (f *fakeService) Search(ctx context.Context, query string, k int) ([]grounded.Hit, error) {
@@ -314,12 +328,13 @@ func TestAsk(t *testing.T) {
 		t.Errorf("calls = %+v, want %+v", got, wantCalls)
 	}
 
-	// The wire format: exactly these keys ("reason" is omitted when empty).
+	// The wire format: exactly these keys ("reason" and the model fields are
+	// omitted when empty; invalid_citations is always there).
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		t.Fatalf("body %s: %v", body, err)
 	}
-	if got, wantKeys := slices.Sorted(maps.Keys(raw)), []string{"abstained", "answer", "citations", "generator", "question"}; !slices.Equal(got, wantKeys) {
+	if got, wantKeys := slices.Sorted(maps.Keys(raw)), []string{"abstained", "answer", "citations", "generator", "invalid_citations", "question"}; !slices.Equal(got, wantKeys) {
 		t.Errorf("answer keys = %v, want %v", got, wantKeys)
 	}
 	var cites []map[string]json.RawMessage
@@ -589,4 +604,12 @@ func TestLenientBodies(t *testing.T) {
 			t.Errorf("body %q: calls = %+v, want one Ask(\"x\", 0)", body, calls)
 		}
 	}
+}
+
+// newTestServerFor serves h and returns its URL.
+func newTestServerFor(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts.URL
 }

@@ -1,0 +1,143 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/server"
+)
+
+type sseEvent struct {
+	name string
+	data string
+}
+
+// readEvents parses a text/event-stream body into events.
+func readEvents(t *testing.T, resp *http.Response, max int) []sseEvent {
+	t.Helper()
+	var out []sseEvent
+	var ev sseEvent
+	sc := bufio.NewScanner(resp.Body)
+	for len(out) < max && sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			ev.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			ev.data = strings.TrimPrefix(line, "data: ")
+		case line == "":
+			out = append(out, ev)
+			ev = sseEvent{}
+		}
+	}
+	return out
+}
+
+func TestAskStream(t *testing.T) {
+	svc := &fakeService{Answer: cannedAnswer(), Stream: []grounded.Sentence{
+		{Text: " Leading space kept.", Citations: []int{1}, Support: 0.9, Supported: true},
+		{Text: "Second.", Citations: []int{2}, Support: 0.8, Supported: true},
+	}}
+	ts := newTestServer(t, server.Config{}, svc)
+	resp, err := http.Post(ts.URL+"/v1/ask", "application/json", strings.NewReader(`{"question": "q", "stream": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	evs := readEvents(t, resp, 10)
+	if len(evs) != 3 || evs[0].name != "sentence" || evs[1].name != "sentence" || evs[2].name != "answer" {
+		t.Fatalf("events %+v, want sentence, sentence, answer", evs)
+	}
+	var first grounded.Sentence
+	if err := json.Unmarshal([]byte(evs[0].data), &first); err != nil || first.Text != " Leading space kept." || first.Citations[0] != 1 {
+		t.Errorf("first sentence %+v (%v)", first, err)
+	}
+	var ans grounded.Answer
+	if err := json.Unmarshal([]byte(evs[2].data), &ans); err != nil || ans.Answer != cannedAnswer().Answer {
+		t.Errorf("final answer %+v (%v)", ans, err)
+	}
+}
+
+func TestAskStreamErrors(t *testing.T) {
+	t.Run("before the first event: a JSON error", func(t *testing.T) {
+		svc := &fakeService{AskFn: func(context.Context, string, int) (*grounded.Answer, error) {
+			return nil, grounded.Errorf(grounded.EINVALID, "k must be between 1 and 100")
+		}}
+		resp, body := do(t, newTestServer(t, server.Config{}, svc), "POST", "/v1/ask", `{"question": "q", "stream": true}`)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if code, _ := decodeError(t, resp, body); code != grounded.EINVALID {
+			t.Errorf("code %s", code)
+		}
+	})
+	t.Run("after events: an error event", func(t *testing.T) {
+		svc := &streamFake{fail: errors.New("upstream broke")}
+		ts := newStreamServer(t, svc)
+		resp, err := http.Post(ts+"/v1/ask", "application/json", strings.NewReader(`{"question": "q", "stream": true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		evs := readEvents(t, resp, 10)
+		if len(evs) != 2 || evs[0].name != "sentence" || evs[1].name != "error" || !strings.Contains(evs[1].data, `"code":"internal"`) || strings.Contains(evs[1].data, "upstream broke") {
+			t.Fatalf("events %+v, want a sentence then an internal error without its details", evs)
+		}
+	})
+}
+
+// streamFake emits one sentence, then fails or waits for the request to end.
+type streamFake struct {
+	fakeService
+	fail     error
+	canceled chan error
+}
+
+func (f *streamFake) AskStream(ctx context.Context, q string, k int, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
+	if err := emit(grounded.Sentence{Text: "First.", Citations: []int{1}, Supported: true}); err != nil {
+		return nil, err
+	}
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	select {
+	case <-ctx.Done():
+		f.canceled <- ctx.Err()
+		return nil, ctx.Err()
+	case <-time.After(10 * time.Second): // a watchdog, not synchronisation
+		f.canceled <- nil
+		return nil, errors.New("not cancelled")
+	}
+}
+
+func newStreamServer(t *testing.T, svc server.Service) string {
+	t.Helper()
+	ts := newTestServerFor(t, server.New(server.Config{Service: svc}))
+	return ts
+}
+
+func TestAskStreamClientDisconnectCancels(t *testing.T) {
+	svc := &streamFake{canceled: make(chan error, 1)}
+	ts := newStreamServer(t, svc)
+	resp, err := http.Post(ts+"/v1/ask", "application/json", strings.NewReader(`{"question": "q", "stream": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := readEvents(t, resp, 1); len(evs) != 1 || evs[0].name != "sentence" {
+		t.Fatalf("events %+v", evs)
+	}
+	resp.Body.Close() // the client goes away mid-answer
+	if err := <-svc.canceled; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the upstream call saw %v, want context.Canceled", err)
+	}
+}
