@@ -76,7 +76,7 @@ func New(cfg Config) http.Handler {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	h := &handler{cfg: cfg}
-	r.Use(h.logRequests, gin.CustomRecovery(func(c *gin.Context, v any) {
+	r.Use(h.logRequests, gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, v any) {
 		cfg.Logger.Error("panic", "path", c.Request.URL.Path, "panic", fmt.Sprint(v))
 		writeError(c, grounded.Errorf(grounded.EINTERNAL, "internal error"))
 	}), h.limit)
