@@ -26,7 +26,7 @@ func TestImportBoundaries(t *testing.T) {
 		"modernc.org/sqlite":                 mod + "/store",
 		"github.com/tmc/langchaingo/llms/":   mod + "/provider",
 	}
-	adapters := []string{"/ingest", "/store", "/retrieval", "/answer", "/server"}
+	adapters := []string{"/ingest", "/store", "/retrieval", "/answer", "/server", "/provider"}
 	adapterOf := func(p string) string {
 		for _, a := range adapters {
 			if p == mod+a || strings.HasPrefix(p, mod+a+"/") {

@@ -35,7 +35,12 @@ type app struct {
 	answerCfg answer.Config
 }
 
-func openApp(dir string) (*app, error) {
+func openApp(ctx context.Context, dir string, embFlags embedderFlags) (*app, error) {
+	an := textproc.NewAnalyzer()
+	emb, err := embFlags.build(ctx, an)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
@@ -43,8 +48,6 @@ func openApp(dir string) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	an := textproc.NewAnalyzer()
-	emb := retrieval.HashEmbedder(384, an)
 	if err := st.UseEmbedder(emb.Name, emb.Dim); err != nil {
 		st.Close()
 		return nil, err
@@ -105,7 +108,11 @@ func (a *app) ensureCorpus(ctx context.Context, stderr io.Writer) error {
 
 // loadIndex builds the in-memory search index from the store.
 func (a *app) loadIndex(ctx context.Context) error {
-	ix, err := retrieval.New(retrieval.Config{Embedder: a.embedder, Analyzer: a.analyzer, BM25: a.bm25, Fusion: a.fusion, RM3: a.rm3})
+	fusion := a.fusion
+	if a.embedder.Name != retrieval.HashEmbedderName && fusion.LexicalWeight == 0 && fusion.VectorWeight == 0 {
+		fusion.LexicalWeight, fusion.VectorWeight = 1, 1 // a real embedding model gets an equal vote
+	}
+	ix, err := retrieval.New(retrieval.Config{Embedder: a.embedder, Analyzer: a.analyzer, BM25: a.bm25, Fusion: fusion, RM3: a.rm3})
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("ingest: %w", err)
 		}
 	}
-	a, err := openApp(common.data)
+	a, err := openApp(ctx, common.data, common.emb)
 	if err != nil {
 		return err
 	}
@@ -56,6 +56,13 @@ type queryFlags struct {
 	json bool
 }
 
+// askFlags add the generator's flags and streaming to queryFlags.
+type askFlags struct {
+	queryFlags
+	llm    llmFlags
+	stream bool
+}
+
 // check validates k before anything is opened.
 func (q *queryFlags) check() error {
 	if q.k < 1 || q.k > answer.MaxK {
@@ -72,9 +79,23 @@ func (q *queryFlags) register(fs *flag.FlagSet) {
 
 // openServing opens the app with its index loaded, filling an empty data
 // folder from the default corpus first.
-func openServing(ctx context.Context, dir string, stderr io.Writer) (*app, error) {
-	a, err := openApp(dir)
+func openServing(ctx context.Context, common commonFlags, llm llmFlags, stderr io.Writer) (*app, error) {
+	a, err := openApp(ctx, common.data, common.emb)
 	if err != nil {
+		return nil, err
+	}
+	if llm.kind != "" && llm.kind != "extractive" {
+		if _, err := a.pipeline(stderr); err != nil { // builds the tokenizer that packs prompts
+			a.Close()
+			return nil, err
+		}
+	}
+	countTokens := func(s string) int { return (len(s) + 3) / 4 }
+	if a.chunker != nil {
+		countTokens = a.chunker.CountTokens
+	}
+	if err := llm.apply(&a.answerCfg, a.analyzer, countTokens); err != nil {
+		a.Close()
 		return nil, err
 	}
 	if err := a.ensureCorpus(ctx, stderr); err != nil {
@@ -103,7 +124,7 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := q.check(); err != nil {
 		return err
 	}
-	a, err := openServing(ctx, q.data, stderr)
+	a, err := openServing(ctx, q.commonFlags, llmFlags{}, stderr)
 	if err != nil {
 		return err
 	}
@@ -126,8 +147,10 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ask", flag.ContinueOnError)
-	var q queryFlags
+	var q askFlags
 	q.register(fs)
+	q.llm.register(fs)
+	fs.BoolVar(&q.stream, "stream", false, "print sentences as they pass their check")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -139,25 +162,50 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := q.check(); err != nil {
 		return err
 	}
-	a, err := openServing(ctx, q.data, stderr)
+	a, err := openServing(ctx, q.commonFlags, q.llm, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	ans, err := a.answers.Ask(ctx, question, q.k)
+	var emit func(grounded.Sentence) error
+	if q.stream && !q.json {
+		emit = func(s grounded.Sentence) error {
+			_, err := fmt.Fprintf(stdout, "%s %s\n", s.Text, citeMarks(s.Citations))
+			return err
+		}
+	}
+	ans, err := a.answers.AskStream(ctx, question, q.k, emit)
 	if err != nil {
 		return err
 	}
 	if q.json {
 		return writeJSON(stdout, ans)
 	}
+	if emit != nil && !ans.Abstained {
+		fmt.Fprintln(stdout)
+		printSources(stdout, ans)
+		return nil
+	}
 	printAnswer(stdout, ans)
 	return nil
 }
 
+func citeMarks(ns []int) string {
+	var b strings.Builder
+	for _, n := range ns {
+		fmt.Fprintf(&b, "[%d]", n)
+	}
+	return b.String()
+}
+
 var reasons = map[string]string{
-	grounded.ReasonNoEvidence:   "no indexed passage shares a content word with the question",
-	grounded.ReasonWeakEvidence: "the best passages do not cover what the question asks",
+	grounded.ReasonNoEvidence:     "no indexed passage shares a content word with the question",
+	grounded.ReasonWeakEvidence:   "the best passages do not cover what the question asks",
+	grounded.ReasonNameMismatch:   "the passages that cover the question lack a name or number it mentions",
+	grounded.ReasonNoAnswerType:   "the passages hold nothing of the kind the question asks for",
+	grounded.ReasonNegation:       "the passages state the opposite of what the question asks",
+	grounded.ReasonModelAbstained: "the model found no answer in the passages",
+	grounded.ReasonUnsupported:    "too little of the model's answer is supported by the passages it cites",
 }
 
 func printAnswer(w io.Writer, ans *grounded.Answer) {
@@ -169,7 +217,21 @@ func printAnswer(w io.Writer, ans *grounded.Answer) {
 		fmt.Fprintf(w, "No grounded answer: %s (%s).\n", why, ans.Reason)
 		return
 	}
-	fmt.Fprintf(w, "%s\n\nSources:\n", ans.Answer)
+	fmt.Fprintf(w, "%s\n\n", ans.Answer)
+	printSources(w, ans)
+}
+
+func printSources(w io.Writer, ans *grounded.Answer) {
+	if ans.FallbackReason != "" {
+		fmt.Fprintf(w, "(answered extractively: the model failed: %s)\n\n", ans.FallbackReason)
+	}
+	for _, u := range ans.Unsupported {
+		fmt.Fprintf(w, "dropped, not supported by its sources (%s): %q\n", u.Reason, u.Text)
+	}
+	if len(ans.Unsupported) > 0 {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Sources:\n")
 	for _, c := range ans.Citations {
 		where := c.Title
 		if c.Section != "" {
@@ -182,7 +244,9 @@ func printAnswer(w io.Writer, ans *grounded.Answer) {
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var common commonFlags
+	var llm llmFlags
 	common.register(fs)
+	llm.register(fs)
 	addr := fs.String("addr", ":8080", "listen address")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -191,7 +255,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, pos)
 	}
-	a, err := openServing(ctx, common.data, stderr)
+	a, err := openServing(ctx, common, llm, stderr)
 	if err != nil {
 		return err
 	}

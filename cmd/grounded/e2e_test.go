@@ -386,7 +386,7 @@ func TestCLIErrors(t *testing.T) {
 func newHTTPServer(t *testing.T) (*httptest.Server, *app) {
 	t.Helper()
 	var stderr bytes.Buffer
-	a, err := openServing(context.Background(), filepath.Join(t.TempDir(), "data"), &stderr)
+	a, err := openServing(context.Background(), commonFlags{data: filepath.Join(t.TempDir(), "data")}, llmFlags{}, &stderr)
 	if err != nil {
 		t.Fatalf("openServing: %v\nstderr: %s", err, stderr.String())
 	}
@@ -510,7 +510,7 @@ func TestHTTP(t *testing.T) {
 func TestCitationsAreExact(t *testing.T) {
 	ctx := context.Background()
 	var stderr bytes.Buffer
-	a, err := openServing(ctx, filepath.Join(t.TempDir(), "data"), &stderr)
+	a, err := openServing(ctx, commonFlags{data: filepath.Join(t.TempDir(), "data")}, llmFlags{}, &stderr)
 	if err != nil {
 		t.Fatalf("openServing: %v\n%s", err, stderr.String())
 	}

@@ -26,6 +26,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return cmdEvalRetrieval(ctx, args[1:], stdout, stderr)
 	case "qa":
 		return cmdEvalQA(ctx, args[1:], stdout, stderr)
+	case "support":
+		return cmdEvalSupport(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown eval kind %q", errUsage, args[0])
 }
@@ -86,7 +88,7 @@ func cmdEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	a, err := openApp(tmp)
+	a, err := openApp(ctx, tmp, embedderFlags{})
 	if err != nil {
 		return err
 	}
@@ -173,7 +175,7 @@ func cmdEvalQA(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	a, err := openApp(tmp)
+	a, err := openApp(ctx, tmp, embedderFlags{})
 	if err != nil {
 		return err
 	}

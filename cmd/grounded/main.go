@@ -24,6 +24,7 @@ Usage:
   grounded serve  [--data DIR] [--addr :8080]
   grounded eval retrieval --beir DIR [--json] [--limit N]
   grounded eval qa --squad FILE [--json] [--limit N] [--half tune|confirm]
+  grounded eval support --claims FILE [--corpus FILE] [--json] [--threshold X]
 
 Flags may come before or after the words of a query or question.
 
@@ -83,17 +84,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 }
 
-// commonFlags are the flags every command shares.
+// commonFlags are the flags every command shares: the data folder and the
+// embedder that builds (and must keep building) its vectors.
 type commonFlags struct {
 	data string
+	emb  embedderFlags
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	def := os.Getenv("GROUNDED_DATA")
-	if def == "" {
-		def = "grounded-data"
+	fs.StringVar(&c.data, "data", envOr("GROUNDED_DATA", "grounded-data"), "index folder")
+	c.emb.register(fs)
+}
+
+// envOr returns the environment variable's value, or def when it is unset or empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
 	}
-	fs.StringVar(&c.data, "data", def, "index folder")
+	return def
 }
 
 // parse parses flags that may be mixed with positional arguments and returns
