@@ -20,8 +20,8 @@ const usage = `grounded: answers from trusted documents, with proof, or not at a
 Usage:
   grounded ingest [--data DIR] PATH...          ingest files and folders (recursively)
   grounded search [--data DIR] [-k N] [--json] QUERY
-  grounded ask    [--data DIR] [-k N] [--json] QUESTION
-  grounded serve  [--data DIR] [--addr :8080]
+  grounded ask    [--data DIR] [-k N] [--json] [--stream] [LLM FLAGS] QUESTION
+  grounded serve  [--data DIR] [--addr :8080] [LLM FLAGS]
   grounded eval retrieval --beir DIR [--json] [--limit N]
   grounded eval qa --squad FILE [--json] [--limit N] [--half tune|confirm]
   grounded eval support --claims FILE [--corpus FILE] [--json] [--threshold X]
@@ -34,6 +34,24 @@ Flags may come before or after the words of a query or question.
   -k N         passages to retrieve (search: results to show); default 5, at most 100
   --json       print one JSON object
   --addr ADDR  where serve listens; default :8080
+  --stream     ask: print each sentence as soon as it passed its support check
+
+Answer generator (ask, serve), default: the offline extractive answerer.
+  --llm extractive|openai|ollama|anthropic      $GROUNDED_LLM
+  --llm-url URL      server; openai: any OpenAI-compatible /v1 URL (vLLM,
+                     llama.cpp server, LocalAI); defaults per provider
+                                                $GROUNDED_LLM_URL
+  --llm-model NAME   required with a model      $GROUNDED_LLM_MODEL
+  --llm-key KEY      default $OPENAI_API_KEY or $ANTHROPIC_API_KEY
+                                                $GROUNDED_LLM_KEY
+  --llm-legacy-max-tokens   send max_tokens (older vLLM, llama.cpp)
+  --llm-timeout D    per attempt, default 60s   $GROUNDED_LLM_TIMEOUT
+  --unsupported drop|flag   sentences that fail the support check
+                                                $GROUNDED_UNSUPPORTED
+
+Embedder (every command; an index refuses vectors from another embedder):
+  --embedder hash|openai|ollama                 $GROUNDED_EMBEDDER
+  --embedder-url URL, --embedder-model NAME, --embedder-key KEY
 
 Files ingested: Markdown (.md, .markdown), plain text (.txt), HTML (.html, .htm).
 Other files are skipped and counted; unreadable, empty or non-UTF-8 files are
