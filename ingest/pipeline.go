@@ -48,6 +48,7 @@ const (
 	Unchanged   = "unchanged"
 	Unsupported = "unsupported"
 	Failed      = "failed"
+	Removed     = "removed" // by Sync: the file is gone
 )
 
 // FileResult says what happened to one file.
@@ -67,6 +68,7 @@ type Summary struct {
 	Unchanged   int
 	Unsupported int
 	Failed      int
+	Removed     int   // documents removed by Sync
 	Chunks      int   // chunks written
 	Bytes       int64 // bytes of the files read
 	Duration    time.Duration
@@ -74,8 +76,12 @@ type Summary struct {
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("%d files: %d added, %d updated, %d unchanged, %d skipped (unsupported type), %d failed; %d chunks written; %.1f MB in %s",
-		s.Files, s.Added, s.Updated, s.Unchanged, s.Unsupported, s.Failed, s.Chunks, float64(s.Bytes)/1e6, s.Duration.Round(time.Millisecond))
+	removed := ""
+	if s.Removed > 0 {
+		removed = fmt.Sprintf(", %d removed (file gone)", s.Removed)
+	}
+	return fmt.Sprintf("%d files: %d added, %d updated, %d unchanged, %d skipped (unsupported type), %d failed%s; %d chunks written; %.1f MB in %s",
+		s.Files, s.Added, s.Updated, s.Unchanged, s.Unsupported, s.Failed, removed, s.Chunks, float64(s.Bytes)/1e6, s.Duration.Round(time.Millisecond))
 }
 
 // Pipeline loads, chunks, embeds and stores files.
@@ -113,15 +119,82 @@ type file struct {
 // is an error before anything is written; per-file problems are counted in
 // the summary and the run goes on.
 func (p *Pipeline) Paths(ctx context.Context, paths []string) (Summary, error) {
+	files, err := collect(paths)
+	if err != nil {
+		return Summary{}, err
+	}
+	return p.run(ctx, files)
+}
+
+// Remover deletes a document by id; Sync needs a Sink that is one.
+type Remover interface {
+	Delete(ctx context.Context, id string) error
+}
+
+// Sync makes the index match the folder (or file) root: new files are
+// added, changed ones replaced, unchanged ones left alone (content hashes),
+// and every stored document whose source lies under root but whose file is
+// gone, or is no longer of a type we load, is removed. A file that fails to
+// load this time keeps its earlier version in the index (it is reported as
+// failed): a transient read error must not delete data.
+func (p *Pipeline) Sync(ctx context.Context, root string) (Summary, error) {
+	rm, ok := p.cfg.Sink.(Remover)
+	if !ok {
+		return Summary{}, errors.New("ingest: sync needs a sink that can delete documents")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return Summary{}, fmt.Errorf("sync %s: %w", root, err)
+	}
+	files, err := collect([]string{abs})
+	if err != nil {
+		return Summary{}, err
+	}
+	sum, err := p.run(ctx, files)
+	if err != nil {
+		return sum, err
+	}
+	present := map[string]bool{}
+	for _, f := range files {
+		if FormatOf(f.source) != "" {
+			present[f.source] = true
+		}
+	}
+	stored, err := p.cfg.Sink.Hashes(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("sync: %w", err)
+	}
+	var gone []string
+	for src := range stored {
+		if (src == abs || strings.HasPrefix(src, abs+string(filepath.Separator))) && !present[src] {
+			gone = append(gone, src)
+		}
+	}
+	slices.Sort(gone)
+	for _, src := range gone {
+		if err := rm.Delete(ctx, DocID(src)); err != nil {
+			return sum, fmt.Errorf("sync: remove %s: %w", src, err)
+		}
+		sum.Removed++
+		if p.cfg.Progress != nil {
+			p.cfg.Progress(FileResult{Source: src, Outcome: Removed})
+		}
+	}
+	return sum, nil
+}
+
+// collect lists the files under paths (files, or folders walked
+// recursively, skipping names that start with a dot), by absolute path.
+func collect(paths []string) ([]file, error) {
 	var files []file
 	for _, root := range paths {
 		abs, err := filepath.Abs(root)
 		if err != nil {
-			return Summary{}, fmt.Errorf("ingest %s: %w", root, err)
+			return nil, fmt.Errorf("ingest %s: %w", root, err)
 		}
 		info, err := os.Stat(abs)
 		if err != nil {
-			return Summary{}, fmt.Errorf("ingest: %w", err)
+			return nil, fmt.Errorf("ingest: %w", err)
 		}
 		if !info.IsDir() {
 			files = append(files, diskFile(abs, info.Size()))
@@ -153,10 +226,10 @@ func (p *Pipeline) Paths(ctx context.Context, paths []string) (Summary, error) {
 			return nil
 		})
 		if err != nil {
-			return Summary{}, fmt.Errorf("ingest %s: %w", root, err)
+			return nil, fmt.Errorf("ingest %s: %w", root, err)
 		}
 	}
-	return p.run(ctx, files)
+	return files, nil
 }
 
 func diskFile(path string, size int64) file {

@@ -33,6 +33,8 @@ type app struct {
 	fusion    retrieval.FusionParams
 	rm3       retrieval.RM3Params
 	answerCfg answer.Config
+	// progress, when set, also sees each ingested file (sync prints them).
+	progress func(ingest.FileResult)
 }
 
 func openApp(ctx context.Context, dir string, embFlags embedderFlags) (*app, error) {
@@ -75,6 +77,9 @@ func (a *app) pipeline(stderr io.Writer) (*ingest.Pipeline, error) {
 			if r.Outcome == ingest.Failed {
 				fmt.Fprintf(stderr, "skipped: %v\n", r.Err)
 			}
+			if a.progress != nil {
+				a.progress(r)
+			}
 		},
 	})
 }
@@ -85,6 +90,22 @@ func (a *app) ingestPaths(ctx context.Context, paths []string, stderr io.Writer)
 		return ingest.Summary{}, err
 	}
 	return p.Paths(ctx, paths)
+}
+
+// syncPath makes the index match root, printing each change to out.
+func (a *app) syncPath(ctx context.Context, root string, out, stderr io.Writer) (ingest.Summary, error) {
+	p, err := a.pipeline(stderr)
+	if err != nil {
+		return ingest.Summary{}, err
+	}
+	a.progress = func(r ingest.FileResult) {
+		switch r.Outcome {
+		case ingest.Added, ingest.Updated, ingest.Removed:
+			fmt.Fprintf(out, "%-8s %s\n", r.Outcome, r.Source)
+		}
+	}
+	defer func() { a.progress = nil }()
+	return p.Sync(ctx, root)
 }
 
 // ensureCorpus ingests the embedded default corpus when the index is empty.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer"
+	"github.com/groundedhq/grounded/ingest"
 	"github.com/groundedhq/grounded/server"
 )
 
@@ -20,12 +21,16 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	var common commonFlags
 	common.register(fs)
+	sync := fs.Bool("sync", false, "make the index match the folder: add new files, replace changed ones, remove deleted ones")
 	paths, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(paths) == 0 {
 		return fmt.Errorf("%w: ingest needs at least one file or folder", errUsage)
+	}
+	if *sync && len(paths) != 1 {
+		return fmt.Errorf("%w: ingest --sync takes one folder", errUsage)
 	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
@@ -37,7 +42,12 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer a.Close()
-	sum, err := a.ingestPaths(ctx, paths, stderr)
+	var sum ingest.Summary
+	if *sync {
+		sum, err = a.syncPath(ctx, paths[0], stdout, stderr)
+	} else {
+		sum, err = a.ingestPaths(ctx, paths, stderr)
+	}
 	if err != nil {
 		return err
 	}
