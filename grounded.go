@@ -32,6 +32,12 @@ type Section struct {
 	Path  []string `json:"path"`
 	Start int      `json:"start"`
 	End   int      `json:"end"`
+	// Location names where the section is in the original file, when that
+	// is not its heading: "p. 12" for a PDF page, "row 17" for a table row.
+	Location string `json:"location,omitempty"`
+	// Meta holds the section's own metadata, for example a table row's
+	// other columns. Chunks carry it for filtering and display.
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 // Chunk is a retrievable passage: a contiguous byte range of one document's text.
@@ -46,6 +52,9 @@ type Chunk struct {
 	End     int    `json:"end"`
 	Text    string `json:"text"` // Document.Text[Start:End]
 	Tokens  int    `json:"tokens"`
+	// Location and Meta come from the chunk's section.
+	Location string            `json:"location,omitempty"`
+	Meta     map[string]string `json:"meta,omitempty"`
 }
 
 // Hit is a chunk returned by a search, with its fused score and the parts it
@@ -71,6 +80,9 @@ type Citation struct {
 	Start   int     `json:"start"`
 	End     int     `json:"end"`
 	Score   float64 `json:"score"`
+	// Location is the place in the original file, where the format has one
+	// beyond the section heading: "p. 12" (PDF), "row 17" (CSV, JSONL).
+	Location string `json:"location,omitempty"`
 }
 
 // Answer is the result of asking a question. An abstention is a normal answer:

@@ -104,16 +104,18 @@ func (c *Chunker) Chunk(doc *grounded.Document) []grounded.Chunk {
 				tokens += u.tokens
 			}
 			out = append(out, grounded.Chunk{
-				ID:      fmt.Sprintf("%s-%05d", doc.ID, len(out)),
-				DocID:   doc.ID,
-				Ord:     len(out),
-				Source:  doc.Source,
-				Title:   doc.Title,
-				Section: section,
-				Start:   start,
-				End:     end,
-				Text:    doc.Text[start:end],
-				Tokens:  tokens,
+				ID:       fmt.Sprintf("%s-%05d", doc.ID, len(out)),
+				DocID:    doc.ID,
+				Ord:      len(out),
+				Source:   doc.Source,
+				Title:    doc.Title,
+				Section:  section,
+				Start:    start,
+				End:      end,
+				Text:     doc.Text[start:end],
+				Tokens:   tokens,
+				Location: s.Location,
+				Meta:     s.Meta,
 			})
 		}
 	}

@@ -245,7 +245,7 @@ func TestPipelineFolder(t *testing.T) {
 		checkDoc(t, d.Document)
 		checkChunks(t, d.Document, d.Chunks)
 		want := ch.Chunk(d.Document)
-		if !slices.EqualFunc(d.Chunks, want, func(a, b grounded.Chunk) bool { return a == b }) {
+		if !slices.EqualFunc(d.Chunks, want, func(a, b grounded.Chunk) bool { return reflect.DeepEqual(a, b) }) {
 			t.Errorf("%s: stored chunks differ from Chunker.Chunk of the document", src)
 		}
 		if len(d.Vectors) != len(d.Chunks) {

@@ -9,13 +9,14 @@
 // every document either wholly as before or wholly replaced. Re-running the
 // ingest finishes the job.
 //
-// Schema (version 1):
+// Schema (version 2; a version 1 database is migrated at open):
 //
 //	meta(key PRIMARY KEY, value)        -- schema_version, embedder, dim
 //	documents(id PRIMARY KEY, source UNIQUE, title, format, content_hash,
 //	          text, sections JSON, ingested_at unix nanoseconds)
 //	chunks(id PRIMARY KEY, doc_id -> documents ON DELETE CASCADE, ord,
-//	       start, end, section, tokens, vector BLOB little-endian float32)
+//	       start, end, section, tokens, vector BLOB little-endian float32,
+//	       location, meta JSON)                  -- location, meta: version 2
 //
 // A chunk's text is not stored twice: it is documents.text[start:end].
 package store
@@ -36,7 +37,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-const schemaVersion = "1"
+const schemaVersion = "2"
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,7 +59,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 	"end" INTEGER NOT NULL,
 	section TEXT NOT NULL,
 	tokens INTEGER NOT NULL,
-	vector BLOB NOT NULL
+	vector BLOB NOT NULL,
+	location TEXT NOT NULL DEFAULT '',
+	meta TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ord);
 `
@@ -95,11 +98,35 @@ func Open(path string) (*Store, error) {
 			db.Close()
 			return nil, err
 		}
+	case v == "1":
+		if err := s.migrate1to2(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: migrate to schema 2: %w", path, err)
+		}
 	case v != schemaVersion:
 		db.Close()
 		return nil, grounded.Errorf(grounded.ECONFLICT, "%s has schema version %s; this grounded reads version %s", path, v, schemaVersion)
 	}
 	return s, nil
+}
+
+// migrate1to2 adds the chunk location and metadata columns, in one transaction.
+func (s *Store) migrate1to2() error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`ALTER TABLE chunks ADD COLUMN location TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE chunks ADD COLUMN meta TEXT NOT NULL DEFAULT ''`,
+		`UPDATE meta SET value = '2' WHERE key = 'schema_version'`,
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Close closes the database.
@@ -173,12 +200,21 @@ func (s *Store) Put(ctx context.Context, entries []grounded.IndexedDocument) err
 			e.Document.ID, e.Document.Source, e.Document.Title, e.Document.Format, e.Document.ContentHash, e.Document.Text, string(sections), at.UnixNano()); err != nil {
 			return fmt.Errorf("put %s: %w", e.Document.Source, err)
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO chunks(id, doc_id, ord, start, "end", section, tokens, vector) VALUES(?,?,?,?,?,?,?,?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO chunks(id, doc_id, ord, start, "end", section, tokens, vector, location, meta) VALUES(?,?,?,?,?,?,?,?,?,?)`)
 		if err != nil {
 			return fmt.Errorf("put %s: %w", e.Document.Source, err)
 		}
 		for i, c := range e.Chunks {
-			if _, err := stmt.ExecContext(ctx, c.ID, e.Document.ID, c.Ord, c.Start, c.End, c.Section, c.Tokens, encodeVector(e.Vectors[i])); err != nil {
+			meta := ""
+			if len(c.Meta) > 0 {
+				b, err := json.Marshal(c.Meta)
+				if err != nil {
+					stmt.Close()
+					return fmt.Errorf("put %s: %w", e.Document.Source, err)
+				}
+				meta = string(b)
+			}
+			if _, err := stmt.ExecContext(ctx, c.ID, e.Document.ID, c.Ord, c.Start, c.End, c.Section, c.Tokens, encodeVector(e.Vectors[i]), c.Location, meta); err != nil {
 				stmt.Close()
 				return fmt.Errorf("put %s: %w", e.Document.Source, err)
 			}
@@ -279,7 +315,7 @@ func (s *Store) ForEachChunk(ctx context.Context, fn func(grounded.Chunk, []floa
 	if err := drows.Err(); err != nil {
 		return fmt.Errorf("read documents: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT doc_id, id, ord, start, "end", section, tokens, vector FROM chunks ORDER BY doc_id, ord`)
+	rows, err := s.db.QueryContext(ctx, `SELECT doc_id, id, ord, start, "end", section, tokens, vector, location, meta FROM chunks ORDER BY doc_id, ord`)
 	if err != nil {
 		return fmt.Errorf("read chunks: %w", err)
 	}
@@ -287,8 +323,14 @@ func (s *Store) ForEachChunk(ctx context.Context, fn func(grounded.Chunk, []floa
 	for rows.Next() {
 		var c grounded.Chunk
 		var vec []byte
-		if err := rows.Scan(&c.DocID, &c.ID, &c.Ord, &c.Start, &c.End, &c.Section, &c.Tokens, &vec); err != nil {
+		var meta string
+		if err := rows.Scan(&c.DocID, &c.ID, &c.Ord, &c.Start, &c.End, &c.Section, &c.Tokens, &vec, &c.Location, &meta); err != nil {
 			return fmt.Errorf("read chunks: %w", err)
+		}
+		if meta != "" {
+			if err := json.Unmarshal([]byte(meta), &c.Meta); err != nil {
+				return fmt.Errorf("read chunk %s: metadata: %w", c.ID, err)
+			}
 		}
 		d, ok := docs[c.DocID]
 		if !ok {

@@ -247,7 +247,11 @@ func printSources(w io.Writer, ans *grounded.Answer) {
 		if c.Section != "" {
 			where = grounded.Chunk{Title: c.Title, Section: c.Section}.Heading()
 		}
-		fmt.Fprintf(w, "[%d] %s (bytes %d-%d)\n    %s\n    %q\n", c.N, c.Source, c.Start, c.End, where, c.Quote)
+		at := fmt.Sprintf("bytes %d-%d", c.Start, c.End)
+		if c.Location != "" {
+			at = c.Location + ", " + at
+		}
+		fmt.Fprintf(w, "[%d] %s (%s)\n    %s\n    %q\n", c.N, c.Source, at, where, c.Quote)
 	}
 }
 
