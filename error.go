@@ -7,11 +7,12 @@ import (
 
 // Error codes. The server maps each to one HTTP status (server/errors.go).
 const (
-	EINVALID  = "invalid"   // the caller's input is wrong
-	ENOTFOUND = "not_found" // the thing asked for does not exist
-	ETOOLARGE = "too_large" // the input is over a size limit
-	ECONFLICT = "conflict"  // the request clashes with the index's state
-	EINTERNAL = "internal"  // a fault of ours
+	EINVALID     = "invalid"     // the caller's input is wrong
+	ENOTFOUND    = "not_found"   // the thing asked for does not exist
+	ETOOLARGE    = "too_large"   // the input is over a size limit
+	ECONFLICT    = "conflict"    // the request clashes with the index's state
+	EUNAVAILABLE = "unavailable" // a service we depend on failed (the model broke off mid-stream)
+	EINTERNAL    = "internal"    // a fault of ours
 )
 
 // Error is an error with a code and a message fit to show the caller.

@@ -214,9 +214,21 @@ func (s *Service) AskStream(ctx context.Context, question string, k int, emit fu
 	}
 	var ans *grounded.Answer
 	if s.cfg.LLM != nil {
-		ans, err = s.generate(ctx, question, hits, emit)
+		emitted := 0
+		counted := emit
+		if emit != nil {
+			counted = func(st grounded.Sentence) error { emitted++; return emit(st) }
+		}
+		ans, err = s.generate(ctx, question, hits, counted)
 		if err == nil || ctx.Err() != nil || errors.Is(err, errEmit) {
 			return ans, err
+		}
+		if emitted > 0 {
+			// Checked sentences are already out, citing the prompt's passage
+			// numbers; an extractive answer now would reuse those numbers for
+			// other passages. Say what happened instead.
+			return nil, &grounded.Error{Code: grounded.EUNAVAILABLE, Err: err,
+				Message: fmt.Sprintf("the model broke off after %d checked sentence(s); ask again, or without streaming to get the extractive fallback", emitted)}
 		}
 		// The model failed after its retries: answer extractively, and say so.
 		fallback := err.Error()

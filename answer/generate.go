@@ -107,7 +107,7 @@ func (s *Service) generate(ctx context.Context, question string, hits []grounded
 		if g.emitErr != nil {
 			return nil, fmt.Errorf("%w: %w", errEmit, g.emitErr)
 		}
-		return nil, fmt.Errorf("%s %s: %w", llm.Provider, llm.Model, err)
+		return nil, err // provider errors name the provider, model and what failed
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err // a cancelled stream may end "successfully" with half a reply

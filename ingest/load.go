@@ -25,6 +25,10 @@ const (
 	FormatMarkdown = "markdown"
 	FormatText     = "text"
 	FormatHTML     = "html"
+	FormatDOCX     = "docx"
+	FormatCSV      = "csv"
+	FormatJSONL    = "jsonl"
+	FormatPDF      = "pdf"
 )
 
 // FormatOf returns the format a file name's extension selects, or "".
@@ -36,6 +40,14 @@ func FormatOf(name string) string {
 		return FormatText
 	case ".html", ".htm":
 		return FormatHTML
+	case ".docx":
+		return FormatDOCX
+	case ".csv":
+		return FormatCSV
+	case ".jsonl", ".ndjson":
+		return FormatJSONL
+	case ".pdf":
+		return FormatPDF
 	}
 	return ""
 }
@@ -47,16 +59,41 @@ func DocID(source string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// HashFor is the content hash recorded for a file: ContentHash of its bytes,
+// and for CSV and JSONL with table options also of the options, since they
+// decide the rows' text: changing --text-column re-ingests the table.
+func HashFor(source string, data []byte, opt LoadOptions) string {
+	f := FormatOf(source)
+	if (f == FormatCSV || f == FormatJSONL) && opt.Table != (TableOptions{}) {
+		return ContentHash(append(append([]byte{}, data...), "\x00text-column="+opt.Table.TextColumn+"\x00template="+opt.Table.Template...))
+	}
+	return ContentHash(data)
+}
+
 // ContentHash is the hex sha256 of a file's bytes.
 func ContentHash(data []byte) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
 
-// Load parses one file's bytes into a document named source. It returns
-// ErrUnsupported (wrapped) for an unknown extension, and an *grounded.Error
-// with code EINVALID for empty files and invalid UTF-8.
+// Load parses one file's bytes into a document named source with the
+// default options: LoadWith(source, data, LoadOptions{}).
 func Load(source string, data []byte) (*grounded.Document, error) {
+	return LoadWith(source, data, LoadOptions{})
+}
+
+// LoadOptions tune how files are read. The zero value is Load's defaults.
+type LoadOptions struct {
+	// Table chooses the text of each CSV and JSONL row.
+	Table TableOptions
+}
+
+// LoadWith parses one file's bytes into a document named source. It returns
+// ErrUnsupported (wrapped) for an unknown extension, and an *grounded.Error
+// with code EINVALID for empty files, invalid UTF-8 (text formats), a file
+// that is not in its extension's format, bad table options or a table with
+// no usable row, and ETOOLARGE for a DOCX that expands past its limits.
+func LoadWith(source string, data []byte, opt LoadOptions) (*grounded.Document, error) {
 	format := FormatOf(source)
 	if format == "" {
 		return nil, fmt.Errorf("%s: %w", source, ErrUnsupported)
@@ -64,20 +101,32 @@ func Load(source string, data []byte) (*grounded.Document, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, grounded.Errorf(grounded.EINVALID, "%s: empty file", source)
 	}
-	if !utf8.Valid(data) {
+	if format != FormatDOCX && format != FormatPDF && !utf8.Valid(data) {
 		return nil, grounded.Errorf(grounded.EINVALID, "%s: invalid UTF-8 at byte %d", source, invalidAt(data))
 	}
 	doc := &grounded.Document{
 		ID:          DocID(source),
 		Source:      source,
 		Format:      format,
-		ContentHash: ContentHash(data),
+		ContentHash: HashFor(source, data, opt),
 	}
 	switch format {
 	case FormatMarkdown:
 		loadMarkdown(doc, data)
 	case FormatHTML:
 		if err := loadHTML(doc, data); err != nil {
+			return nil, grounded.Errorf(grounded.EINVALID, "%s: %v", source, err)
+		}
+	case FormatDOCX:
+		if err := loadDOCX(doc, data); err != nil {
+			return nil, err
+		}
+	case FormatCSV, FormatJSONL:
+		if err := loadTable(doc, format, data, opt.Table); err != nil {
+			return nil, err
+		}
+	case FormatPDF:
+		if err := loadPDF(doc, data); err != nil {
 			return nil, grounded.Errorf(grounded.EINVALID, "%s: %v", source, err)
 		}
 	default:

@@ -445,9 +445,10 @@ func TestLoadErrors(t *testing.T) {
 		{"html with no visible text", "a.html", []byte("<script>x()</script><style>p{}</style><p hidden>no</p>"), grounded.EINVALID, []string{"no text"}},
 		{"html too deeply nested", "a.html", []byte(strings.Repeat("<div>", 10000) + "x"), grounded.EINVALID, []string{"a.html"}},
 		{"front matter only", "a.md", []byte("---\ntitle: Only metadata\n---\n\n"), grounded.EINVALID, nil},
-		{"pdf", "a.pdf", []byte("%PDF-1.7"), "", []string{"a.pdf"}},
+		{"not really a pdf", "a.pdf", []byte("%PDF-1.7"), grounded.EINVALID, []string{"a.pdf"}},
+		{"unknown type", "a.png", []byte("\x89PNG"), "", []string{"a.png"}},
 		{"no extension", "README", []byte("text"), "", nil},
-		{"upper-case unknown", "A.DOCX", []byte("text"), "", nil},
+		{"upper-case unknown", "A.ODT", []byte("text"), "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -483,7 +484,8 @@ func TestFormatOf(t *testing.T) {
 		{"a.TXT", ingest.FormatText},
 		{"a.html", ingest.FormatHTML},
 		{"a.htm", ingest.FormatHTML},
-		{"a.pdf", ""},
+		{"a.pdf", ingest.FormatPDF},
+		{"a.png", ""},
 		{"md", ""},
 		{"a.md.bak", ""},
 		{".md", ingest.FormatMarkdown},

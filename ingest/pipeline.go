@@ -33,6 +33,8 @@ type Config struct {
 	Sink     Sink
 	// MaxFileBytes skips larger files with a message. Default 64 MiB.
 	MaxFileBytes int64
+	// Load sets how files become documents (table text columns, templates).
+	Load LoadOptions
 	// BatchDocs is how many documents one store transaction holds. Default 32.
 	BatchDocs int
 	// Workers load, chunk and embed files in parallel. Default GOMAXPROCS.
@@ -381,11 +383,11 @@ func (p *Pipeline) prepare(ctx context.Context, f file, hashes map[string]string
 		return fail(grounded.Errorf(grounded.ETOOLARGE, "%s: %d bytes is over the %d-byte file limit", f.source, len(data), p.cfg.MaxFileBytes))
 	}
 	old, had := hashes[f.source]
-	if had && old == ContentHash(data) {
+	if had && old == HashFor(f.source, data, p.cfg.Load) {
 		r.Outcome = Unchanged
 		return r, nil
 	}
-	doc, err := Load(f.source, data)
+	doc, err := LoadWith(f.source, data, p.cfg.Load)
 	if err != nil {
 		return fail(err)
 	}

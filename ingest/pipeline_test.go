@@ -139,7 +139,7 @@ func TestPipelineFolder(t *testing.T) {
 		"notes.txt":            readFixture(t, "notes.txt"),
 		"page.html":            readFixture(t, "page.html"),
 		"sub/nested.md":        []byte("# Nested\n\nA nested document about grounding.\n"),
-		"report.pdf":           []byte("%PDF-1.7 not really"),
+		"diagram.png":          []byte("\x89PNG not really"),
 		"empty.md":             {},
 		"bad.txt":              []byte("abc\xffdef"),
 		"big.txt":              big,
@@ -148,7 +148,7 @@ func TestPipelineFolder(t *testing.T) {
 		"sub/.cache/cached.md": []byte("# Cached\n\nMust be skipped.\n"),
 	}
 	writeTree(t, dir, files)
-	counted := []string{"guide.md", "notes.txt", "page.html", "sub/nested.md", "report.pdf", "empty.md", "bad.txt", "big.txt"}
+	counted := []string{"guide.md", "notes.txt", "page.html", "sub/nested.md", "diagram.png", "empty.md", "bad.txt", "big.txt"}
 	var bytes int64
 	for _, name := range counted {
 		bytes += int64(len(files[name]))
@@ -209,7 +209,7 @@ func TestPipelineFolder(t *testing.T) {
 	// Progress saw each counted file once, with its outcome.
 	wantOutcome := map[string]string{
 		abs("guide.md"): ingest.Added, abs("notes.txt"): ingest.Added, abs("page.html"): ingest.Added,
-		abs("sub/nested.md"): ingest.Added, abs("report.pdf"): ingest.Unsupported,
+		abs("sub/nested.md"): ingest.Added, abs("diagram.png"): ingest.Unsupported,
 		abs("empty.md"): ingest.Failed, abs("bad.txt"): ingest.Failed, abs("big.txt"): ingest.Failed,
 	}
 	if len(progress) != len(wantOutcome) {

@@ -223,8 +223,8 @@ func (c *conn) excerpt(msg string) string {
 
 // redact removes the API key from s.
 func (c *conn) redact(s string) string {
-	if c.key == "" || c.key == noKey {
-		return s
+	if len(c.key) < 8 || c.key == noKey {
+		return s // too short to be a real key, and replacing it would mangle the text
 	}
 	return strings.ReplaceAll(s, c.key, "[redacted]")
 }

@@ -11,11 +11,12 @@ import (
 
 // statuses maps error codes to HTTP statuses.
 var statuses = map[string]int{
-	grounded.EINVALID:  http.StatusBadRequest,
-	grounded.ENOTFOUND: http.StatusNotFound,
-	grounded.ETOOLARGE: http.StatusRequestEntityTooLarge,
-	grounded.ECONFLICT: http.StatusConflict,
-	grounded.EINTERNAL: http.StatusInternalServerError,
+	grounded.EINVALID:     http.StatusBadRequest,
+	grounded.ENOTFOUND:    http.StatusNotFound,
+	grounded.ETOOLARGE:    http.StatusRequestEntityTooLarge,
+	grounded.ECONFLICT:    http.StatusConflict,
+	grounded.EUNAVAILABLE: http.StatusServiceUnavailable,
+	grounded.EINTERNAL:    http.StatusInternalServerError,
 }
 
 type errorBody struct {

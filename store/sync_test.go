@@ -39,7 +39,7 @@ func TestSyncMatchesTheFolder(t *testing.T) {
 	}
 	must(os.Remove(path("000")))                                                          // deleted
 	must(os.WriteFile(path("001"), []byte("# Changed\n\nA new text entirely.\n"), 0o644)) // changed
-	must(os.Rename(path("002"), filepath.Join(dir, "doc-002.pdf")))                       // no longer loadable
+	must(os.Rename(path("002"), filepath.Join(dir, "doc-002.png")))                       // no longer loadable
 	must(os.WriteFile(path("003"), []byte("broken \xff\xfe bytes"), 0o644))               // fails to load now
 	must(os.WriteFile(filepath.Join(dir, "new.txt"), []byte("A new note.\n"), 0o644))
 	before := snap(t, st)

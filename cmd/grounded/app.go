@@ -33,6 +33,8 @@ type app struct {
 	fusion    retrieval.FusionParams
 	rm3       retrieval.RM3Params
 	answerCfg answer.Config
+	// load is how ingest turns files into documents (table options).
+	load ingest.LoadOptions
 	// progress, when set, also sees each ingested file (sync prints them).
 	progress func(ingest.FileResult)
 }
@@ -73,6 +75,7 @@ func (a *app) pipeline(stderr io.Writer) (*ingest.Pipeline, error) {
 		Chunker:  a.chunker,
 		Embedder: a.embedder,
 		Sink:     a.store,
+		Load:     a.load,
 		Progress: func(r ingest.FileResult) {
 			if r.Outcome == ingest.Failed {
 				fmt.Fprintf(stderr, "skipped: %v\n", r.Err)

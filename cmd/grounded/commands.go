@@ -22,6 +22,8 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var common commonFlags
 	common.register(fs)
 	sync := fs.Bool("sync", false, "make the index match the folder: add new files, replace changed ones, remove deleted ones")
+	textColumn := fs.String("text-column", "", "CSV/JSONL: the column holding each row's text (default: text, content, body, description or abstract; else all columns)")
+	template := fs.String("template", "", `CSV/JSONL: each row's text from a template, for example "{title}: {body}" (\n is a line break)`)
 	paths, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -31,6 +33,10 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *sync && len(paths) != 1 {
 		return fmt.Errorf("%w: ingest --sync takes one folder", errUsage)
+	}
+	table := ingest.TableOptions{TextColumn: *textColumn, Template: strings.ReplaceAll(*template, `\n`, "\n")}
+	if err := table.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, grounded.ErrorMessage(err))
 	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
@@ -42,6 +48,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer a.Close()
+	a.load = ingest.LoadOptions{Table: table}
 	var sum ingest.Summary
 	if *sync {
 		sum, err = a.syncPath(ctx, paths[0], stdout, stderr)
@@ -180,7 +187,11 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var emit func(grounded.Sentence) error
 	if q.stream && !q.json {
 		emit = func(s grounded.Sentence) error {
-			_, err := fmt.Fprintf(stdout, "%s %s\n", s.Text, citeMarks(s.Citations))
+			mark := ""
+			if !s.Supported {
+				mark = " (unsupported)"
+			}
+			_, err := fmt.Fprintf(stdout, "%s %s%s\n", s.Text, citeMarks(s.Citations), mark)
 			return err
 		}
 	}
@@ -236,7 +247,13 @@ func printSources(w io.Writer, ans *grounded.Answer) {
 		fmt.Fprintf(w, "(answered extractively: the model failed: %s)\n\n", ans.FallbackReason)
 	}
 	for _, u := range ans.Unsupported {
-		fmt.Fprintf(w, "dropped, not supported by its sources (%s): %q\n", u.Reason, u.Text)
+		verb := "dropped"
+		for _, s := range ans.Sentences {
+			if s.Text == u.Text && !s.Supported {
+				verb = "flagged"
+			}
+		}
+		fmt.Fprintf(w, "%s, not supported by its sources (%s): %q\n", verb, u.Reason, u.Text)
 	}
 	if len(ans.Unsupported) > 0 {
 		fmt.Fprintln(w)

@@ -18,7 +18,8 @@ import (
 const usage = `grounded: answers from trusted documents, with proof, or not at all.
 
 Usage:
-  grounded ingest [--data DIR] PATH...          ingest files and folders (recursively)
+  grounded ingest [--data DIR] [--sync] [--text-column NAME | --template T] PATH...
+                                                ingest files and folders (recursively)
   grounded search [--data DIR] [-k N] [--json] QUERY
   grounded ask    [--data DIR] [-k N] [--json] [--stream] [LLM FLAGS] QUESTION
   grounded serve  [--data DIR] [--addr :8080] [LLM FLAGS]
@@ -53,7 +54,11 @@ Embedder (every command; an index refuses vectors from another embedder):
   --embedder hash|openai|ollama                 $GROUNDED_EMBEDDER
   --embedder-url URL, --embedder-model NAME, --embedder-key KEY
 
-Files ingested: Markdown (.md, .markdown), plain text (.txt), HTML (.html, .htm).
+Files ingested: Markdown (.md, .markdown), plain text (.txt), HTML (.html, .htm),
+PDF (.pdf, text layer, by page), DOCX (.docx), CSV (.csv) and JSONL (.jsonl,
+.ndjson; one section per row: --text-column picks the text, --template builds
+it from columns, the rest is metadata). --sync makes the index match one
+folder: files that are gone are removed.
 Other files are skipped and counted; unreadable, empty or non-UTF-8 files are
 reported one by one and the run goes on. Re-ingesting unchanged files changes
 nothing; a changed file replaces its old chunks.
