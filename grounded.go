@@ -110,6 +110,9 @@ type Answer struct {
 	// FallbackReason says why the extractive answerer answered instead of
 	// the configured model (the model failed after its retries).
 	FallbackReason string `json:"fallback_reason,omitempty"`
+	// Withdrawn counts sentences that were streamed before the model failed
+	// and that this answer (the extractive fallback) replaces.
+	Withdrawn int `json:"withdrawn_sentences,omitempty"`
 }
 
 // Sentence is one sentence of a generated answer with the passages it cites

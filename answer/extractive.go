@@ -223,17 +223,17 @@ func (s *Service) AskStream(ctx context.Context, question string, k int, emit fu
 		if err == nil || ctx.Err() != nil || errors.Is(err, errEmit) {
 			return ans, err
 		}
+		// The model failed after its retries: answer extractively, and say so.
+		ans = s.extractive(question, qTerms, hits)
+		ans.FallbackReason = err.Error()
 		if emitted > 0 {
 			// Checked sentences are already out, citing the prompt's passage
-			// numbers; an extractive answer now would reuse those numbers for
-			// other passages. Say what happened instead.
-			return nil, &grounded.Error{Code: grounded.EUNAVAILABLE, Err: err,
-				Message: fmt.Sprintf("the model broke off after %d checked sentence(s); ask again, or without streaming to get the extractive fallback", emitted)}
+			// numbers, which the extractive answer's citations would reuse for
+			// other passages: withdraw them, and send the fallback whole in
+			// the final answer rather than sentence by sentence.
+			ans.Withdrawn = emitted
+			return ans, nil
 		}
-		// The model failed after its retries: answer extractively, and say so.
-		fallback := err.Error()
-		ans = s.extractive(question, qTerms, hits)
-		ans.FallbackReason = fallback
 	} else {
 		ans = s.extractive(question, qTerms, hits)
 	}

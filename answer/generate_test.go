@@ -41,6 +41,8 @@ var genPassages = []grounded.Hit{
 type scripted struct {
 	chunks []string
 	err    error
+	// errAfter, when set, fails the call after the chunks were streamed.
+	errAfter error
 	req    grounded.GenerateRequest
 	// emittedBeforeLast records how many sentences the caller had emitted
 	// when the last chunk was sent.
@@ -64,6 +66,9 @@ func (s *scripted) generate(ctx context.Context, req grounded.GenerateRequest) (
 				return nil, err
 			}
 		}
+	}
+	if s.errAfter != nil {
+		return nil, s.errAfter
 	}
 	return &grounded.GenerateReply{Text: all.String(), Usage: grounded.Usage{PromptTokens: 100, CompletionTokens: 20}}, nil
 }
@@ -242,4 +247,25 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestBreakOffAfterStreamedSentences: a model that fails after a checked
+// sentence went out gets the extractive fallback, which withdraws the
+// streamed sentence and is not streamed itself (its [n] would clash).
+func TestBreakOffAfterStreamedSentences(t *testing.T) {
+	llm := &scripted{chunks: []string{"Alpha reactors cool with heavy water [1]. Beta", " reactors"}, errAfter: errors.New("the reply broke off")}
+	var got []grounded.Sentence
+	ans, err := newGenService(llm, false).AskStream(context.Background(), "How do Alpha reactors cool?", 0, func(s grounded.Sentence) error {
+		got = append(got, s)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Text != "Alpha reactors cool with heavy water." {
+		t.Fatalf("streamed %+v, want only the model's first checked sentence", got)
+	}
+	if ans.Generator != answer.GeneratorExtractive || ans.Withdrawn != 1 || !strings.Contains(ans.FallbackReason, "broke off") || ans.Abstained {
+		t.Fatalf("want the extractive fallback withdrawing 1 sentence, got %+v", ans)
+	}
 }

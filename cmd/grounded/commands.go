@@ -202,6 +202,11 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if q.json {
 		return writeJSON(stdout, ans)
 	}
+	if ans.Withdrawn > 0 {
+		fmt.Fprintf(stdout, "\n(the model broke off: the %d sentence(s) above are withdrawn; answering from the passages instead)\n\n", ans.Withdrawn)
+		printAnswer(stdout, ans)
+		return nil
+	}
 	if emit != nil && !ans.Abstained {
 		fmt.Fprintln(stdout)
 		printSources(stdout, ans)

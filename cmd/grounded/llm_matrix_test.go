@@ -810,18 +810,21 @@ func testWire(t *testing.T, w wire, dir string) {
 		})))
 		if m.wire.stream {
 			// Streaming: if a checked sentence was already shown when the
-			// model broke off, the answer ends with an error that says so
-			// (an extractive answer now would reuse the shown [n] for other
-			// passages); if none was, the extractive fallback answers.
+			// model broke off, it is withdrawn and the extractive fallback
+			// follows whole (its [n] would clash with the shown ones); if
+			// none was, the fallback streams as usual.
 			args := []string{"ask", "--data", dir, "--stream", imagesQuestion, "--llm", m.wire.llm, "--llm-url", m.url,
 				"--llm-model", "m", "--llm-key", "k", "--llm-timeout", callTimeout}
 			stdout, _, err := runCLI(t, args...)
 			if err != nil {
-				if grounded.ErrorCode(err) != grounded.EUNAVAILABLE || !strings.Contains(err.Error(), "broke off") {
-					t.Fatalf("err = %v, want an unavailable error saying the model broke off", err)
+				t.Fatal(err)
+			}
+			if before, after, ok := strings.Cut(stdout, "(the model broke off: the "); ok {
+				if !strings.HasPrefix(before, sentText+" [") || strings.Contains(before, "Sources:") {
+					t.Errorf("before the notice only checked model sentences may show:\n%s", stdout)
 				}
-				if !strings.HasPrefix(stdout, sentText+" [") || strings.Contains(stdout, "Sources:") {
-					t.Errorf("before the error only checked model sentences may show:\n%s", stdout)
+				if !strings.Contains(after, "answered extractively: the model failed") || !strings.Contains(after, "Sources:") {
+					t.Errorf("after the notice the whole fallback answer must follow:\n%s", stdout)
 				}
 				if got := len(m.requests()); got != 1 {
 					t.Errorf("the model got %d requests, want 1", got)
