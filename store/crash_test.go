@@ -131,7 +131,7 @@ func TestCrashDuringIngest(t *testing.T) {
 		cmd.Env = append(os.Environ(), "GROUNDED_CRASH_DIR="+dir, "GROUNDED_CRASH_DB="+db)
 		return cmd
 	}
-	for round := 1; round <= 5; round++ {
+	for round := 1; round <= 20; round++ {
 		writeDocs(t, dir, files, fmt.Sprintf("v%d", round))
 		next := expected(t, dir)
 
