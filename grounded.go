@@ -55,6 +55,8 @@ type Chunk struct {
 	// Location and Meta come from the chunk's section.
 	Location string            `json:"location,omitempty"`
 	Meta     map[string]string `json:"meta,omitempty"`
+	// Format is the document's file format ("markdown", "pdf", "csv", ...).
+	Format string `json:"format,omitempty"`
 }
 
 // Hit is a chunk returned by a search, with its fused score and the parts it
@@ -241,4 +243,60 @@ func Results(hits []Hit) []SearchResult {
 		}
 	}
 	return out
+}
+
+// Filter restricts a search to chunks whose fields match, all of them:
+// key "source", "title", "section", "location", "doc_id" or "type" (the
+// file format: markdown, text, html, pdf, docx, csv, jsonl), else a metadata column (a CSV or JSONL row's field). A
+// value ending in "*" matches by prefix ("source=/docs/*"); any other value
+// must equal the field. A nil or empty Filter matches every chunk.
+type Filter map[string]string
+
+// Match reports whether c passes the filter.
+func (f Filter) Match(c Chunk) bool {
+	for k, want := range f {
+		var have string
+		switch k {
+		case "source":
+			have = c.Source
+		case "title":
+			have = c.Title
+		case "section":
+			have = c.Section
+		case "location":
+			have = c.Location
+		case "doc_id":
+			have = c.DocID
+		case "type", "format":
+			have = c.Format
+		default:
+			have = c.Meta[k]
+		}
+		if p, ok := strings.CutSuffix(want, "*"); ok {
+			if !strings.HasPrefix(have, p) {
+				return false
+			}
+		} else if have != want {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseFilter reads "key=value" terms into a Filter. Errors: EINVALID for a
+// term without "=" or with an empty key.
+func ParseFilter(terms []string) (Filter, error) {
+	if len(terms) == 0 {
+		return nil, nil
+	}
+	f := Filter{}
+	for _, t := range terms {
+		k, v, ok := strings.Cut(t, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, Errorf(EINVALID, "filter %q: want key=value", t)
+		}
+		f[k] = v
+	}
+	return f, nil
 }

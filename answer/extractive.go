@@ -21,7 +21,8 @@ const GeneratorExtractive = "extractive"
 // Searcher finds passages and knows how informative a term is.
 // retrieval.Index implements it.
 type Searcher interface {
-	Search(ctx context.Context, query string, k int) ([]grounded.Hit, error)
+	// SearchFilter returns the k best passages that pass f (nil: all).
+	SearchFilter(ctx context.Context, query string, k int, f grounded.Filter) ([]grounded.Hit, error)
 	IDF(term string) float64
 }
 
@@ -157,6 +158,11 @@ func (s *Service) checkK(k int) (int, error) {
 // Search returns the k best passages for query (k=0 means the default).
 // Errors: EINVALID for an empty query or k out of range.
 func (s *Service) Search(ctx context.Context, query string, k int) ([]grounded.Hit, error) {
+	return s.SearchWhere(ctx, query, k, nil)
+}
+
+// SearchWhere is Search over the passages that pass where (nil: all).
+func (s *Service) SearchWhere(ctx context.Context, query string, k int, where grounded.Filter) ([]grounded.Hit, error) {
 	if strings.TrimSpace(query) == "" {
 		return nil, grounded.Errorf(grounded.EINVALID, "query is empty")
 	}
@@ -164,7 +170,7 @@ func (s *Service) Search(ctx context.Context, query string, k int) ([]grounded.H
 	if err != nil {
 		return nil, err
 	}
-	return s.search.Search(ctx, query, k)
+	return s.search.SearchFilter(ctx, query, k, where)
 }
 
 // candidate is one sentence of a retrieved passage.
@@ -190,6 +196,12 @@ func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.An
 // has passed its support check (the extractive answerer's sentences all
 // arrive at the end). An error from emit stops the answer with that error.
 func (s *Service) AskStream(ctx context.Context, question string, k int, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
+	return s.AskWhere(ctx, question, k, nil, emit)
+}
+
+// AskWhere is AskStream answering only from passages that pass where
+// (nil: all); emit may be nil.
+func (s *Service) AskWhere(ctx context.Context, question string, k int, where grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
 	if strings.TrimSpace(question) == "" {
 		return nil, grounded.Errorf(grounded.EINVALID, "question is empty")
 	}
@@ -201,7 +213,7 @@ func (s *Service) AskStream(ctx context.Context, question string, k int, emit fu
 	if len(qTerms) == 0 {
 		return abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence), nil
 	}
-	hits, err := s.search.Search(ctx, question, k)
+	hits, err := s.search.SearchFilter(ctx, question, k, where)
 	if err != nil {
 		return nil, fmt.Errorf("ask: %w", err)
 	}

@@ -153,7 +153,7 @@ type fakeSearcher struct {
 	err  error
 }
 
-func (f *fakeSearcher) Search(context.Context, string, int) ([]grounded.Hit, error) {
+func (f *fakeSearcher) SearchFilter(context.Context, string, int, grounded.Filter) ([]grounded.Hit, error) {
 	return f.hits, f.err
 }
 func (f *fakeSearcher) IDF(string) float64 { return 1 }

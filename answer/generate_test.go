@@ -43,7 +43,7 @@ type scripted struct {
 	err    error
 	// errAfter, when set, fails the call after the chunks were streamed.
 	errAfter error
-	req    grounded.GenerateRequest
+	req      grounded.GenerateRequest
 	// emittedBeforeLast records how many sentences the caller had emitted
 	// when the last chunk was sent.
 	emitted           *int

@@ -116,6 +116,7 @@ func (c *Chunker) Chunk(doc *grounded.Document) []grounded.Chunk {
 				Tokens:   tokens,
 				Location: s.Location,
 				Meta:     s.Meta,
+				Format:   doc.Format,
 			})
 		}
 	}

@@ -59,28 +59,39 @@ import (
 	"golang.org/x/text/encoding/charmap"
 )
 
-// Limits on the work one PDF may cause. A file over one is refused whole
-// rather than indexed in part.
+// Limits on the work one PDF may cause. A file over one is refused whole,
+// with EINVALID, rather than indexed in part.
 const (
 	maxPDFPages   = 5000
 	maxPDFText    = 64 << 20  // bytes of extracted text
 	maxPDFContent = 256 << 20 // decoded bytes of content streams, forms and CMaps, all pages
-	maxPDFObjStm  = 256 << 20 // decoded bytes of object streams, checked before opening
+	maxPDFStreams = 1 << 16   // streams opened: content parts, forms drawn, CMaps
+	maxPDFFonts   = 1 << 12   // fonts loaded; later ones decode as the fallback
 
-	maxPDFObjects      = 1 << 21 // highest object number in a cross-reference section
-	maxPDFXrefChain    = 64      // cross-reference sections linked by /Prev
-	maxPDFTreeNodes    = 4 * maxPDFPages
+	// Checked before the library opens the file (pdfCheckXref).
+	maxPDFObjects     = 1 << 21           // highest object number in a cross-reference section
+	maxPDFXrefEntries = 2 * maxPDFObjects // entries in all cross-reference tables
+	maxPDFXrefChain   = 64                // cross-reference sections linked by /Prev
+	maxPDFObjStm      = 256 << 20         // decoded bytes of all object streams
+	// maxPDFObjStmEach bounds one object stream, which the library inflates
+	// again from its start for every object it looks up in it.
+	maxPDFObjStmEach = 4 << 20
+	maxPDFColumns    = 1 << 20 // bytes in a predictor row, which the library allocates
+
+	// Structure.
+	maxPDFTreeNodes    = 4 * maxPDFPages // page tree nodes visited
 	maxPDFTreeDepth    = 64
 	maxPDFFormDepth    = 8
 	maxPDFContentParts = 4096 // streams in one page's /Contents array
-	maxPDFString       = 1 << 20
-	maxPDFArray        = 1 << 16
-	maxPDFDictKeys     = 4096
-	maxPDFNesting      = 32
-	maxPDFOperands     = 1024
-	maxPDFGStates      = 256 // depth of q nesting
-	maxPDFCMapEntries  = 1 << 17
-	maxPDFColumns      = 1 << 20 // bytes in a predictor row
+	maxPDFGStates      = 256  // depth of q nesting
+
+	// The lexer and the font tables.
+	maxPDFString      = 1 << 20 // bytes kept of one string
+	maxPDFArray       = 1 << 16 // elements kept of one array
+	maxPDFDictKeys    = 4096
+	maxPDFNesting     = 32
+	maxPDFOperands    = 1024
+	maxPDFCMapEntries = 1 << 17 // bfchar and bfrange entries, CID widths
 )
 
 // errPDFLimit marks an error that stops the whole document.
@@ -237,6 +248,10 @@ type pdfExtractor struct {
 	left        int64 // decoded content bytes that may still be read
 	textLeft    int   // bytes of text that may still be extracted
 	undecodable int   // glyphs shown in a font with no Unicode mapping
+	streams     int   // streams opened
+	fontLoads   int   // fonts loaded
+	loaded      map[string]*pdfFont
+	fallback    *pdfFont
 }
 
 // page returns the text of one page, and the first error met reading it.
@@ -640,6 +655,10 @@ func (r *pdfContentReader) open() bool {
 		if v.Kind() != pdf.Stream {
 			continue
 		}
+		if r.x.streams++; r.x.streams > maxPDFStreams {
+			r.err = fmt.Errorf("over %d content streams: %w", maxPDFStreams, errPDFLimit)
+			return false
+		}
 		rd, err := pdfStreamReader(v)
 		if err != nil {
 			if r.err == nil {
@@ -717,13 +736,42 @@ func (f *pdfFont) width(code uint32) float64 {
 	return f.defWidth
 }
 
-// font returns the font named in res, loading it once per content stream.
-// A missing font decodes as PDFDocEncoding with half-em glyphs.
+// font returns the font named in res. cache holds the fonts of one content
+// stream by name; x.loaded holds the document's fonts by their dictionary's
+// text (two fonts printed alike decode alike), so a font shared by pages or
+// a form drawn again is loaded once. A missing font, and every font after
+// maxPDFFonts, is the fallback: PDFDocEncoding with half-em glyphs.
 func (x *pdfExtractor) font(cache map[string]*pdfFont, res pdf.Value, name string) *pdfFont {
 	if f, ok := cache[name]; ok {
 		return f
 	}
-	f := x.loadFont(res.Key("Font").Key(name))
+	v := res.Key("Font").Key(name)
+	var f *pdfFont
+	key := ""
+	if v.Kind() == pdf.Dict {
+		if key = v.String(); len(key) > 4096 {
+			key = ""
+		}
+		f = x.loaded[key]
+	}
+	if f == nil {
+		switch {
+		case v.Kind() != pdf.Dict || x.fontLoads >= maxPDFFonts:
+			if x.fallback == nil {
+				x.fallback = x.loadFont(pdf.Value{})
+			}
+			f = x.fallback
+		default:
+			x.fontLoads++
+			f = x.loadFont(v)
+			if key != "" {
+				if x.loaded == nil {
+					x.loaded = map[string]*pdfFont{}
+				}
+				x.loaded[key] = f
+			}
+		}
+	}
 	if cache != nil {
 		cache[name] = f
 	}
@@ -865,6 +913,9 @@ func (x *pdfExtractor) readCMap(v pdf.Value) (m *pdfCMap) {
 			m = nil
 		}
 	}()
+	if x.streams++; x.streams > maxPDFStreams {
+		return nil
+	}
 	rd, err := pdfStreamReader(v)
 	if err != nil {
 		return nil
@@ -1138,7 +1189,7 @@ func (l *pdfLexer) next() (pdfObj, error) {
 			l.unreadByte()
 			s := l.regular(false)
 			if strings.IndexByte("+-.0123456789", s[0]) >= 0 {
-				if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) {
+				if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
 					return pdfObj{kind: pdfNumber, num: f}, nil
 				}
 			}
@@ -1348,7 +1399,8 @@ func (l *pdfLexer) skipInlineImage() error {
 // over maxPDFXrefChain long, an object number over maxPDFObjects, an xref
 // stream field over 8 bytes, an object stream stored in an object stream or
 // referring to one from its dictionary, an /Extends loop, an object stream
-// that claims over maxPDFObjects objects or decodes to over maxPDFObjStm.
+// that claims over maxPDFObjects objects or decodes to over
+// maxPDFObjStmEach, or all of them to over maxPDFObjStm.
 // (The library resolves those recursively or counts them without a bound.)
 // What it cannot read it leaves to the library, which fails safely there.
 func pdfCheckXref(data []byte) error {
@@ -1397,6 +1449,7 @@ type pdfXrefEntry struct {
 type pdfXrefCheck struct {
 	data       []byte
 	encrypted  bool
+	entries    float64        // cross-reference entries named so far
 	table      []pdfXrefEntry // from xref streams, the newest entry for each object
 	containers map[int]bool   // object streams that hold objects
 }
@@ -1431,6 +1484,9 @@ func (c *pdfXrefCheck) section(off int64) (map[string]pdfObj, error) {
 			}
 			if err := pdfObjRange(start.num, count.num); err != nil {
 				return nil, err
+			}
+			if c.entries += max(count.num, 0); c.entries > maxPDFXrefEntries {
+				return nil, fmt.Errorf("malformed PDF: over %d cross-reference entries", maxPDFXrefEntries)
 			}
 			for range 3 * int(max(count.num, 0)) {
 				if _, err := lx.next(); err != nil {
@@ -1490,12 +1546,14 @@ func (c *pdfXrefCheck) xrefStream(d map[string]pdfObj, at int64) error {
 	if index == nil {
 		index = []pdfObj{{kind: pdfNumber}, d["Size"]}
 	}
-	rows := 0
 	for i := 0; i+1 < len(index); i += 2 {
 		if err := pdfObjRange(index[i].num, index[i+1].num); err != nil {
 			return err
 		}
-		rows += int(max(index[i+1].num, 0))
+		// The library reads every row the Index names, as far as the data goes.
+		if c.entries += max(index[i+1].num, 0); c.entries > maxPDFXrefEntries {
+			return fmt.Errorf("malformed PDF: over %d cross-reference entries", maxPDFXrefEntries)
+		}
 	}
 	if len(w) < 3 || total == 0 || d["Length"].kind != pdfNumber {
 		return nil
@@ -1610,7 +1668,10 @@ func (c *pdfXrefCheck) objectStreams() error {
 			}
 			if !c.encrypted && d["Filter"].str == "FlateDecode" {
 				if zr, err := zlib.NewReader(bytes.NewReader(c.data[stm:])); err == nil {
-					n, _ := io.Copy(io.Discard, io.LimitReader(zr, maxPDFObjStm-decoded+1))
+					n, _ := io.Copy(io.Discard, io.LimitReader(zr, min(maxPDFObjStmEach, maxPDFObjStm-decoded)+1))
+					if n > maxPDFObjStmEach {
+						return fmt.Errorf("malformed PDF: an object stream decodes to over %d MiB", maxPDFObjStmEach>>20)
+					}
 					if decoded += n; decoded > maxPDFObjStm {
 						return fmt.Errorf("malformed PDF: object streams decode to over %d MiB", maxPDFObjStm>>20)
 					}

@@ -509,6 +509,40 @@ func TestLoadPDFPageLimit(t *testing.T) {
 	}
 }
 
+// TestLoadPDFFormBomb: a form that draws itself stops at the depth limit;
+// a document that draws forms more than 2^16 times stops at the limit on
+// streams opened.
+func TestLoadPDFFormBomb(t *testing.T) {
+	t.Parallel()
+	bomb := func(content string, pages int) []byte {
+		p := &testPDF{}
+		p.add("<< /Type /Catalog /Pages 2 0 R >>")
+		p.add("")
+		p.add("<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> /XObject << /Self 5 0 R /Leaf 6 0 R >> >>")
+		p.stream("", line(720, "Before the forms")+content)
+		p.stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources 3 0 R", "/Self Do /Self Do "+line(700, "x"))
+		p.stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources 3 0 R", line(700, "y"))
+		var kids []string
+		for range pages {
+			kids = append(kids, fmt.Sprintf("%d 0 R", p.add("<< /Type /Page /Parent 2 0 R /Resources 3 0 R /Contents 4 0 R >>")))
+		}
+		p.objs[1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(kids))
+		return p.bytes("/Root 1 0 R")
+	}
+	doc, err := ingest.Load("bomb.pdf", bomb("/Self Do", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Drawn once at depth 1, twice at depth 2, ..., 128 times at depth 8.
+	if want := "Before the forms\nx"; !strings.HasPrefix(doc.Text, want) || strings.Count(doc.Text, "x") != 255 {
+		t.Errorf("text %q with %d x's, want %q and 255", clip(doc.Text), strings.Count(doc.Text, "x"), want)
+	}
+	_, err = ingest.Load("bomb.pdf", bomb(strings.Repeat("/Leaf Do ", 1<<10), 1<<6))
+	if code := grounded.ErrorCode(err); code != grounded.EINVALID || !strings.Contains(err.Error(), "content streams") {
+		t.Errorf("error %v (code %q), want EINVALID about content streams", err, code)
+	}
+}
+
 // TestChunkPDF: chunks of a PDF carry their page as Location.
 func TestChunkPDF(t *testing.T) {
 	t.Parallel()

@@ -112,17 +112,18 @@ type scored struct {
 
 // search returns the n best live slots for the query terms, best first. A
 // repeated query term counts once per repetition.
-func (l *lexical) search(query []string, n int) []scored {
+func (l *lexical) search(query []string, n int, keep func(int32) bool) []scored {
 	qtf := map[string]float64{}
 	for _, t := range query {
 		qtf[t]++
 	}
-	return l.searchWeighted(qtf, n)
+	return l.searchWeighted(qtf, n, keep)
 }
 
 // searchWeighted scores with a weight per query term (BM25's query term
 // frequency generalised), in a fixed term order so results are repeatable.
-func (l *lexical) searchWeighted(qtf map[string]float64, n int) []scored {
+// A nil keep accepts every slot; otherwise only slots it accepts score.
+func (l *lexical) searchWeighted(qtf map[string]float64, n int, keep func(int32) bool) []scored {
 	if len(l.docLen) == 0 || n <= 0 {
 		return nil
 	}
@@ -148,7 +149,7 @@ func (l *lexical) searchWeighted(qtf map[string]float64, n int) []scored {
 		}
 		idf := l.idf(t) * w
 		for _, p := range l.postings[id] {
-			if !l.live[p.slot] {
+			if !l.live[p.slot] || (keep != nil && !keep(p.slot)) {
 				continue
 			}
 			tf := float64(p.tf)

@@ -240,10 +240,23 @@ func (ix *Index) IDF(term string) float64 {
 // Search returns the k best chunks for query, by reciprocal rank fusion of
 // BM25 and vector similarity. The two retrievers run concurrently.
 func (ix *Index) Search(ctx context.Context, query string, k int) ([]grounded.Hit, error) {
+	return ix.SearchFilter(ctx, query, k, nil)
+}
+
+// SearchFilter is Search over the chunks that pass f. BM25 scores only
+// those; the vector scan (chromem-go's, which filters only by exact
+// metadata) is asked for ten times the depth, and what fails f is dropped.
+func (ix *Index) SearchFilter(ctx context.Context, query string, k int, filter grounded.Filter) ([]grounded.Hit, error) {
 	if k <= 0 {
 		return nil, grounded.Errorf(grounded.EINVALID, "k must be at least 1")
 	}
 	depth := max(ix.fusion.Depth, 3*k)
+	vecDepth := depth
+	var keep func(int32) bool
+	if len(filter) > 0 {
+		vecDepth = 10 * depth
+		keep = func(slot int32) bool { return filter.Match(ix.chunks[slot]) }
+	}
 	terms := ix.an.Terms(query)
 	var lexHits []scored
 	var vecHits []vector.Match
@@ -251,9 +264,9 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]grounded.Hi
 	g.Go(func() error {
 		ix.mu.RLock()
 		defer ix.mu.RUnlock()
-		lexHits = ix.lex.search(terms, depth)
+		lexHits = ix.lex.search(terms, depth, keep)
 		if ix.rm3.FeedbackDocs > 0 && len(lexHits) > 0 {
-			lexHits = ix.lex.searchWeighted(ix.expand(terms, lexHits), depth)
+			lexHits = ix.lex.searchWeighted(ix.expand(terms, lexHits), depth, keep)
 		}
 		return nil
 	})
@@ -265,7 +278,7 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]grounded.Hi
 		if len(vecs) != 1 {
 			return fmt.Errorf("embed query: embedder %s returned %d vectors for 1 text", ix.emb.Name, len(vecs))
 		}
-		vecHits, err = ix.vec.Query(gctx, vecs[0], depth)
+		vecHits, err = ix.vec.Query(gctx, vecs[0], vecDepth)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -292,14 +305,18 @@ func (ix *Index) Search(ctx context.Context, query string, k int) ([]grounded.Hi
 		h.LexicalRank, h.LexicalScore = i+1, s.score
 		h.Score += f.LexicalWeight / (f.K + float64(i+1))
 	}
-	for i, m := range vecHits {
+	rank := 0
+	for _, m := range vecHits {
 		slot, ok := ix.slots[m.ID]
-		if !ok || m.Score <= 0 {
-			continue // removed meanwhile, or no similarity at all
+		if !ok || m.Score <= 0 || (len(filter) > 0 && !filter.Match(ix.chunks[slot])) {
+			continue // removed meanwhile, no similarity at all, or filtered out
+		}
+		if rank++; rank > depth {
+			break
 		}
 		h := get(slot)
-		h.VectorRank, h.VectorScore = i+1, float64(m.Score)
-		h.Score += f.VectorWeight / (f.K + float64(i+1))
+		h.VectorRank, h.VectorScore = rank, float64(m.Score)
+		h.Score += f.VectorWeight / (f.K + float64(rank))
 	}
 	out := make([]grounded.Hit, 0, len(fused))
 	for _, h := range fused {

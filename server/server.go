@@ -1,6 +1,6 @@
 // Package server is grounded's HTTP API, on Gin:
 //
-//	POST /v1/ask     {"question": "...", "k": 5}  -> grounded.Answer
+//	POST /v1/ask     {"question": "...", "k": 5, "where": {"type": "pdf"}}  -> grounded.Answer
 //	                 with "stream": true, Server-Sent Events: "sentence"
 //	                 events (grounded.Sentence, each sent once it passed its
 //	                 support check), then one "answer" event (grounded.Answer),
@@ -31,10 +31,11 @@ import (
 
 // Service answers and searches. answer.Service implements it.
 type Service interface {
-	Ask(ctx context.Context, question string, k int) (*grounded.Answer, error)
-	// AskStream hands each checked sentence to emit as soon as it is ready.
-	AskStream(ctx context.Context, question string, k int, emit func(grounded.Sentence) error) (*grounded.Answer, error)
-	Search(ctx context.Context, query string, k int) ([]grounded.Hit, error)
+	// AskWhere answers from the passages that pass where (nil: all); with
+	// emit, each checked sentence is handed over as soon as it is ready.
+	AskWhere(ctx context.Context, question string, k int, where grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error)
+	// SearchWhere returns the k best passages that pass where (nil: all).
+	SearchWhere(ctx context.Context, query string, k int, where grounded.Filter) ([]grounded.Hit, error)
 }
 
 // Config wires the HTTP handler.
@@ -125,12 +126,16 @@ type AskRequest struct {
 	Question string `json:"question"`
 	K        int    `json:"k"`
 	Stream   bool   `json:"stream"`
+	// Where restricts the passages: {"type": "pdf", "source": "/docs/*"}
+	// (see grounded.Filter).
+	Where grounded.Filter `json:"where"`
 }
 
 // SearchRequest is the body of POST /v1/search.
 type SearchRequest struct {
-	Query string `json:"query"`
-	K     int    `json:"k"`
+	Query string          `json:"query"`
+	K     int             `json:"k"`
+	Where grounded.Filter `json:"where"`
 }
 
 // SearchResponse is the body POST /v1/search answers with.
@@ -152,7 +157,7 @@ func (h *handler) ask(c *gin.Context) {
 		h.askStream(c, req)
 		return
 	}
-	ans, err := h.cfg.Service.Ask(c.Request.Context(), req.Question, req.K)
+	ans, err := h.cfg.Service.AskWhere(c.Request.Context(), req.Question, req.K, req.Where, nil)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -185,7 +190,7 @@ func (h *handler) askStream(c *gin.Context, req AskRequest) {
 		c.Writer.Flush()
 		return c.Request.Context().Err()
 	}
-	ans, err := h.cfg.Service.AskStream(c.Request.Context(), req.Question, req.K, func(s grounded.Sentence) error {
+	ans, err := h.cfg.Service.AskWhere(c.Request.Context(), req.Question, req.K, req.Where, func(s grounded.Sentence) error {
 		return send("sentence", s)
 	})
 	switch {
@@ -212,7 +217,7 @@ func (h *handler) search(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	hits, err := h.cfg.Service.Search(c.Request.Context(), req.Query, req.K)
+	hits, err := h.cfg.Service.SearchWhere(c.Request.Context(), req.Query, req.K, req.Where)
 	if err != nil {
 		writeError(c, err)
 		return

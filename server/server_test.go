@@ -38,8 +38,9 @@ type fakeService struct {
 	AskFn    func(ctx context.Context, question string, k int) (*grounded.Answer, error)
 	SearchFn func(ctx context.Context, query string, k int) ([]grounded.Hit, error)
 
-	mu    sync.Mutex
-	calls []call
+	mu     sync.Mutex
+	calls  []call
+	wheres []grounded.Filter
 }
 
 var _ server.Service = (*fakeService)(nil)
@@ -76,6 +77,25 @@ func (f *fakeService) AskStream(ctx context.Context, question string, k int, emi
 		}
 	}
 	return ans, nil
+}
+
+// AskWhere and SearchWhere are the server's view: they record the filter
+// and answer as Ask/AskStream and Search do.
+func (f *fakeService) AskWhere(ctx context.Context, question string, k int, where grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
+	f.mu.Lock()
+	f.wheres = append(f.wheres, where)
+	f.mu.Unlock()
+	if emit == nil {
+		return f.Ask(ctx, question, k)
+	}
+	return f.AskStream(ctx, question, k, emit)
+}
+
+func (f *fakeService) SearchWhere(ctx context.Context, query string, k int, where grounded.Filter) ([]grounded.Hit, error) {
+	f.mu.Lock()
+	f.wheres = append(f.wheres, where)
+	f.mu.Unlock()
+	return f.Search(ctx, query, k)
 }
 
 func (f *fakeService) Search(ctx context.Context, query string, k int) ([]grounded.Hit, error) {

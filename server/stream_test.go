@@ -103,7 +103,7 @@ type streamFake struct {
 	canceled chan error
 }
 
-func (f *streamFake) AskStream(ctx context.Context, q string, k int, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
+func (f *streamFake) AskWhere(ctx context.Context, q string, k int, _ grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
 	if err := emit(grounded.Sentence{Text: "First.", Citations: []int{1}, Supported: true}); err != nil {
 		return nil, err
 	}
@@ -139,5 +139,28 @@ func TestAskStreamClientDisconnectCancels(t *testing.T) {
 	resp.Body.Close() // the client goes away mid-answer
 	if err := <-svc.canceled; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the upstream call saw %v, want context.Canceled", err)
+	}
+}
+
+// TestWherePassesThrough: the "where" object of /v1/ask and /v1/search
+// reaches the service as a filter; a non-string value is a 400.
+func TestWherePassesThrough(t *testing.T) {
+	svc := &fakeService{Answer: cannedAnswer(), Hits: cannedHits()}
+	ts := newTestServer(t, server.Config{}, svc)
+	if resp, _ := do(t, ts, "POST", "/v1/ask", `{"question": "q", "where": {"type": "pdf", "source": "/docs/*"}}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("ask status %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, ts, "POST", "/v1/search", `{"query": "q", "where": {"team": "billing"}}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("search status %d", resp.StatusCode)
+	}
+	svc.mu.Lock()
+	got := svc.wheres
+	svc.mu.Unlock()
+	if len(got) != 2 || got[0]["type"] != "pdf" || got[0]["source"] != "/docs/*" || got[1]["team"] != "billing" {
+		t.Fatalf("filters seen by the service: %v", got)
+	}
+	resp, body := do(t, ts, "POST", "/v1/search", `{"query": "q", "where": {"type": 3}}`)
+	if code, _ := decodeError(t, resp, body); resp.StatusCode != http.StatusBadRequest || code != grounded.EINVALID {
+		t.Fatalf("a non-string filter value: status %d code %s", resp.StatusCode, code)
 	}
 }

@@ -294,16 +294,16 @@ func (s *Store) Document(ctx context.Context, id string) (*grounded.Document, er
 func (s *Store) ForEachChunk(ctx context.Context, fn func(grounded.Chunk, []float32) error) error {
 	// Documents are read once (their text is shared by their chunks), then
 	// chunks in index order, without joining the text onto every row.
-	type docText struct{ source, title, text string }
+	type docText struct{ source, title, format, text string }
 	docs := map[string]docText{}
-	drows, err := s.db.QueryContext(ctx, `SELECT id, source, title, text FROM documents`)
+	drows, err := s.db.QueryContext(ctx, `SELECT id, source, title, format, text FROM documents`)
 	if err != nil {
 		return fmt.Errorf("read documents: %w", err)
 	}
 	for drows.Next() {
 		var id string
 		var d docText
-		if err := drows.Scan(&id, &d.source, &d.title, &d.text); err != nil {
+		if err := drows.Scan(&id, &d.source, &d.title, &d.format, &d.text); err != nil {
 			drows.Close()
 			return fmt.Errorf("read documents: %w", err)
 		}
@@ -339,7 +339,7 @@ func (s *Store) ForEachChunk(ctx context.Context, fn func(grounded.Chunk, []floa
 		if c.Start < 0 || c.End > len(d.text) || c.Start > c.End {
 			return fmt.Errorf("read chunks: chunk %s has range [%d,%d) outside its document (%d bytes)", c.ID, c.Start, c.End, len(d.text))
 		}
-		c.Source, c.Title, c.Text = d.source, d.title, d.text[c.Start:c.End]
+		c.Source, c.Title, c.Format, c.Text = d.source, d.title, d.format, d.text[c.Start:c.End]
 		v, err := decodeVector(vec)
 		if err != nil {
 			return fmt.Errorf("read chunk %s: %w", c.ID, err)

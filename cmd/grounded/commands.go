@@ -69,9 +69,16 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 type queryFlags struct {
 	commonFlags
-	k    int
-	json bool
+	k     int
+	json  bool
+	where whereFlag
 }
+
+// whereFlag collects repeated --where key=value terms.
+type whereFlag []string
+
+func (w *whereFlag) String() string     { return strings.Join(*w, ",") }
+func (w *whereFlag) Set(v string) error { *w = append(*w, v); return nil }
 
 // askFlags add the generator's flags and streaming to queryFlags.
 type askFlags struct {
@@ -80,18 +87,23 @@ type askFlags struct {
 	stream bool
 }
 
-// check validates k before anything is opened.
-func (q *queryFlags) check() error {
+// check validates k and the filter before anything is opened.
+func (q *queryFlags) check() (grounded.Filter, error) {
 	if q.k < 1 || q.k > answer.MaxK {
-		return fmt.Errorf("%w: -k must be between 1 and %d", errUsage, answer.MaxK)
+		return nil, fmt.Errorf("%w: -k must be between 1 and %d", errUsage, answer.MaxK)
 	}
-	return nil
+	f, err := grounded.ParseFilter(q.where)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --where: %s", errUsage, grounded.ErrorMessage(err))
+	}
+	return f, nil
 }
 
 func (q *queryFlags) register(fs *flag.FlagSet) {
 	q.commonFlags.register(fs)
 	fs.IntVar(&q.k, "k", 5, "passages to retrieve")
 	fs.BoolVar(&q.json, "json", false, "print JSON")
+	fs.Var(&q.where, "where", "only passages whose field matches: key=value (repeatable; value* matches a prefix)")
 }
 
 // openServing opens the app with its index loaded, filling an empty data
@@ -138,7 +150,8 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := q.check(); err != nil {
+	where, err := q.check()
+	if err != nil {
 		return err
 	}
 	a, err := openServing(ctx, q.commonFlags, llmFlags{}, stderr)
@@ -146,7 +159,7 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer a.Close()
-	hits, err := a.answers.Search(ctx, query, q.k)
+	hits, err := a.answers.SearchWhere(ctx, query, q.k, where)
 	if err != nil {
 		return err
 	}
@@ -176,7 +189,8 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if err := q.check(); err != nil {
+	where, err := q.check()
+	if err != nil {
 		return err
 	}
 	a, err := openServing(ctx, q.commonFlags, q.llm, stderr)
@@ -195,7 +209,7 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	ans, err := a.answers.AskStream(ctx, question, q.k, emit)
+	ans, err := a.answers.AskWhere(ctx, question, q.k, where, emit)
 	if err != nil {
 		return err
 	}

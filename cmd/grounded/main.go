@@ -34,6 +34,10 @@ Flags may come before or after the words of a query or question.
                default corpus built into the binary and say so on stderr.
   -k N         passages to retrieve (search: results to show); default 5, at most 100
   --json       print one JSON object
+  --where K=V  search, ask: only passages whose field K is V (repeatable):
+               source, title, section, location, doc_id, type (markdown,
+               text, html, pdf, docx, csv, jsonl) or a CSV/JSONL column;
+               V ending in * matches a prefix
   --addr ADDR  where serve listens; default :8080
   --stream     ask: print each sentence as soon as it passed its support check
 
