@@ -653,7 +653,7 @@ var matrixWires = []wire{
 // Timeouts of a model call attempt: the hang case waits this long for
 // nothing; the others have room to spare on a loaded machine.
 const (
-	hangTimeout = "300ms"
+	hangTimeout = "1s"
 	callTimeout = "10s"
 )
 
@@ -850,7 +850,11 @@ func testWire(t *testing.T, w wire, dir string) {
 	t.Run("hangs past the timeout", func(t *testing.T) {
 		m.script(hang)
 		o := m.ask(t, dir, imagesQuestion, hangTimeout)
-		checkRequests(t, o, 1) // a timeout is not retried
+		// A timeout is not retried. On a loaded machine the attempt can time
+		// out before the server has even recorded the request, so 0 is fine.
+		if len(o.reqs) > 1 {
+			t.Errorf("the model got %d requests; a timeout must not be retried", len(o.reqs))
+		}
 		checkFallback(t, o, hangTimeout, "--llm-timeout")
 	})
 
