@@ -31,6 +31,7 @@ import (
 	"math"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/groundedhq/grounded"
@@ -292,11 +293,37 @@ func (s *Store) Document(ctx context.Context, id string) (*grounded.Document, er
 // and its vector, in document and chunk order. The vector is fn's to keep.
 // It stops at fn's first error and returns it.
 func (s *Store) ForEachChunk(ctx context.Context, fn func(grounded.Chunk, []float32) error) error {
+	return s.forEachChunk(ctx, "", fn)
+}
+
+// DocumentChunks returns one document's chunks and their vectors, in order;
+// none (and no error) when the document does not exist.
+func (s *Store) DocumentChunks(ctx context.Context, docID string) ([]grounded.Chunk, [][]float32, error) {
+	var chunks []grounded.Chunk
+	var vecs [][]float32
+	err := s.forEachChunk(ctx, docID, func(c grounded.Chunk, v []float32) error {
+		chunks = append(chunks, c)
+		vecs = append(vecs, v)
+		return nil
+	})
+	return chunks, vecs, err
+}
+
+// forEachChunk walks every chunk, or one document's when docID is set.
+func (s *Store) forEachChunk(ctx context.Context, docID string, fn func(grounded.Chunk, []float32) error) error {
 	// Documents are read once (their text is shared by their chunks), then
 	// chunks in index order, without joining the text onto every row.
 	type docText struct{ source, title, format, text string }
 	docs := map[string]docText{}
-	drows, err := s.db.QueryContext(ctx, `SELECT id, source, title, format, text FROM documents`)
+	docQuery, chunkQuery := `SELECT id, source, title, format, text FROM documents`,
+		`SELECT doc_id, id, ord, start, "end", section, tokens, vector, location, meta FROM chunks ORDER BY doc_id, ord`
+	var args []any
+	if docID != "" {
+		docQuery += ` WHERE id = ?`
+		chunkQuery = strings.Replace(chunkQuery, " ORDER BY", " WHERE doc_id = ? ORDER BY", 1)
+		args = []any{docID}
+	}
+	drows, err := s.db.QueryContext(ctx, docQuery, args...)
 	if err != nil {
 		return fmt.Errorf("read documents: %w", err)
 	}
@@ -315,7 +342,7 @@ func (s *Store) ForEachChunk(ctx context.Context, fn func(grounded.Chunk, []floa
 	if err := drows.Err(); err != nil {
 		return fmt.Errorf("read documents: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT doc_id, id, ord, start, "end", section, tokens, vector, location, meta FROM chunks ORDER BY doc_id, ord`)
+	rows, err := s.db.QueryContext(ctx, chunkQuery, args...)
 	if err != nil {
 		return fmt.Errorf("read chunks: %w", err)
 	}

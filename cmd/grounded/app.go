@@ -95,8 +95,9 @@ func (a *app) ingestPaths(ctx context.Context, paths []string, stderr io.Writer)
 	return p.Paths(ctx, paths)
 }
 
-// syncPath makes the index match root, printing each change to out.
-func (a *app) syncPath(ctx context.Context, root string, out, stderr io.Writer) (ingest.Summary, error) {
+// syncPath makes the stored index match root, printing each change to out
+// and handing it to seen when that is set.
+func (a *app) syncPath(ctx context.Context, root string, out, stderr io.Writer, seen func(ingest.FileResult)) (ingest.Summary, error) {
 	p, err := a.pipeline(stderr)
 	if err != nil {
 		return ingest.Summary{}, err
@@ -105,6 +106,9 @@ func (a *app) syncPath(ctx context.Context, root string, out, stderr io.Writer) 
 		switch r.Outcome {
 		case ingest.Added, ingest.Updated, ingest.Removed:
 			fmt.Fprintf(out, "%-8s %s\n", r.Outcome, r.Source)
+		}
+		if seen != nil {
+			seen(r)
 		}
 	}
 	defer func() { a.progress = nil }()

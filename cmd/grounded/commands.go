@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,7 +52,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	a.load = ingest.LoadOptions{Table: table}
 	var sum ingest.Summary
 	if *sync {
-		sum, err = a.syncPath(ctx, paths[0], stdout, stderr)
+		sum, err = a.syncPath(ctx, paths[0], stdout, stderr, nil)
 	} else {
 		sum, err = a.ingestPaths(ctx, paths, stderr)
 	}
@@ -298,6 +299,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	common.register(fs)
 	llm.register(fs)
 	addr := fs.String("addr", ":8080", "listen address")
+	watch := fs.String("watch", "", "keep the index in sync with this folder while serving")
+	watchEvery := fs.Duration("watch-interval", 2*time.Second, "how often --watch looks for changes")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -312,6 +315,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer a.Close()
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	h := server.New(server.Config{Service: a.answers, Chunks: a.index.Len, Logger: logger})
+	if *watch != "" {
+		if _, err := os.Stat(*watch); err != nil {
+			return fmt.Errorf("--watch: %w", err)
+		}
+		abs, err := filepath.Abs(*watch)
+		if err != nil {
+			return fmt.Errorf("--watch: %w", err)
+		}
+		w := &watcher{a: a, root: abs, interval: max(*watchEvery, 100*time.Millisecond), log: logger}
+		wctx, stopWatch := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); w.run(wctx) }()
+		defer func() { stopWatch(); <-done }() // before the store closes
+	}
 	ready := make(chan string, 1)
 	go func() {
 		if at, ok := <-ready; ok {
