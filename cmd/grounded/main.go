@@ -22,7 +22,7 @@ Usage:
                                                 ingest files and folders (recursively)
   grounded search [--data DIR] [-k N] [--json] QUERY
   grounded ask    [--data DIR] [-k N] [--json] [--stream] [LLM FLAGS] QUESTION
-  grounded serve  [--data DIR] [--addr :8080] [LLM FLAGS]
+  grounded serve  [--data DIR] [--addr :8080] [--watch DIR] [LLM FLAGS]
   grounded eval retrieval --beir DIR [--json] [--limit N]
   grounded eval qa --squad FILE [--json] [--limit N] [--half tune|confirm]
   grounded eval support --claims FILE [--corpus FILE] [--json] [--threshold X]
@@ -40,6 +40,8 @@ Flags may come before or after the words of a query or question.
                V ending in * matches a prefix
   --addr ADDR  where serve listens; default :8080
   --stream     ask: print each sentence as soon as it passed its support check
+  --watch DIR  serve: keep the index in sync with DIR (polled every
+               --watch-interval, default 2s)
 
 Answer generator (ask, serve), default: the offline extractive answerer.
   --llm extractive|openai|ollama|anthropic      $GROUNDED_LLM
