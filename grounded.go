@@ -18,7 +18,7 @@ type Document struct {
 	ID          string    `json:"id"`
 	Source      string    `json:"source"`
 	Title       string    `json:"title"`
-	Format      string    `json:"format"` // "markdown", "text" or "html"
+	Format      string    `json:"format"` // "markdown", "text", "html", "pdf", "docx", "csv" or "jsonl"
 	Text        string    `json:"text,omitempty"`
 	ContentHash string    `json:"content_hash"` // sha256 of the raw file, hex
 	Sections    []Section `json:"sections,omitempty"`

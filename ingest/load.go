@@ -1,5 +1,5 @@
 // Package ingest turns files into documents and documents into chunks: the
-// loaders (Markdown, plain text, HTML), the token-aware, structure-aware
+// loaders (Markdown, plain text, HTML, PDF, DOCX, CSV, JSONL), the token-aware, structure-aware
 // chunker, and the pipeline that walks folders, embeds chunks and hands them
 // to a store in crash-safe batches.
 package ingest

@@ -16,23 +16,23 @@ import (
 	"github.com/groundedhq/grounded/ingest"
 )
 
-// testPDF writes a PDF file from object bodies numbered from 1.
-type testPDF struct {
+// pdfWriter writes a PDF file from object bodies numbered from 1.
+type pdfWriter struct {
 	objs []string
 }
 
-func (p *testPDF) add(body string) int {
+func (p *pdfWriter) add(body string) int {
 	p.objs = append(p.objs, body)
 	return len(p.objs)
 }
 
-func (p *testPDF) stream(dict, data string) int {
+func (p *pdfWriter) stream(dict, data string) int {
 	return p.add(fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(data), data))
 }
 
 // bytes writes the header, the objects, an xref table and a trailer with
 // /Size and the given entries.
-func (p *testPDF) bytes(trailer string) []byte {
+func (p *pdfWriter) bytes(trailer string) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 	offs := p.write(&b)
@@ -45,7 +45,7 @@ func (p *testPDF) bytes(trailer string) []byte {
 	return b.Bytes()
 }
 
-func (p *testPDF) write(b *bytes.Buffer) []int {
+func (p *pdfWriter) write(b *bytes.Buffer) []int {
 	offs := make([]int, len(p.objs))
 	for i, o := range p.objs {
 		offs[i] = b.Len()
@@ -57,7 +57,7 @@ func (p *testPDF) write(b *bytes.Buffer) []int {
 // xrefStream writes the objects and an uncompressed xref stream (W [1 4 2])
 // as the last object. compressed lists objects numbered after it that the
 // stream says are stored in object streams: number -> the object stream's number.
-func (p *testPDF) xrefStream(trailer string, compressed map[int]int) []byte {
+func (p *pdfWriter) xrefStream(trailer string, compressed map[int]int) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
 	offs := p.write(&b)
@@ -85,10 +85,10 @@ func (p *testPDF) xrefStream(trailer string, compressed map[int]int) []byte {
 	return b.Bytes()
 }
 
-// testCMap is the ToUnicode CMap of /F2: two-byte codes; 0001 "H", 0002
+// pdfTestCMap is the ToUnicode CMap of /F2: two-byte codes; 0001 "H", 0002
 // "é", 0003 an emoji (a surrogate pair), 0010-0019 the digits, 0020 "C" and
 // 0021 "DE".
-const testCMap = `/CIDInit /ProcSet findresource begin
+const pdfTestCMap = `/CIDInit /ProcSet findresource begin
 12 dict begin
 begincmap
 /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def
@@ -111,24 +111,24 @@ CMapName currentdict /CMap defineresource pop
 end
 end`
 
-// testPage is one page of a built PDF.
-type testPage struct {
+// pdfTestPage is one page of a built PDF.
+type pdfTestPage struct {
 	content string // the content stream
 	flate   bool   // stored Flate-compressed
 	form    string // the content of the Form XObject /Fm1
 }
 
 // buildPDF writes a PDF whose pages can use the fonts /F1 (Helvetica,
-// WinAnsi, no widths), /F2 (Type0, Identity-H, testCMap), /F3 (Times,
+// WinAnsi, no widths), /F2 (Type0, Identity-H, pdfTestCMap), /F3 (Times,
 // WinAnsi with /Differences: 1 fi, 2 fl, 65 B), /F4 (Type0 without a
 // ToUnicode) and the XObjects /Im1 (a 2×2 gray image) and /Fm1.
-func buildPDF(title string, pages ...testPage) []byte {
-	p := &testPDF{}
+func buildPDF(title string, pages ...pdfTestPage) []byte {
+	p := &pdfWriter{}
 	p.add("<< /Type /Catalog /Pages 2 0 R >>")
 	p.add("") // the page tree, below
 	f1 := p.add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
 	cid := p.add("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /TestCID /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 1000 /W [1 [600 500] 16 25 550] >>")
-	f2 := p.add(fmt.Sprintf("<< /Type /Font /Subtype /Type0 /BaseFont /TestCID /Encoding /Identity-H /DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>", cid, p.stream("", testCMap)))
+	f2 := p.add(fmt.Sprintf("<< /Type /Font /Subtype /Type0 /BaseFont /TestCID /Encoding /Identity-H /DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>", cid, p.stream("", pdfTestCMap)))
 	f3 := p.add("<< /Type /Font /Subtype /Type1 /BaseFont /Times-Roman /Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences [1 /fi /fl 65 /B] >> >>")
 	f4 := p.add(fmt.Sprintf("<< /Type /Font /Subtype /Type0 /BaseFont /TestCID /Encoding /Identity-H /DescendantFonts [%d 0 R] >>", cid))
 	img := p.stream("/Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceGray /BitsPerComponent 8", "\x00\xff\xff\x00")
@@ -145,11 +145,7 @@ func buildPDF(title string, pages ...testPage) []byte {
 		}
 		var content int
 		if pg.flate {
-			var z bytes.Buffer
-			w := zlib.NewWriter(&z)
-			w.Write([]byte(pg.content))
-			w.Close()
-			content = p.stream("/Filter /FlateDecode", z.String())
+			content = p.stream("/Filter /FlateDecode", pdfDeflate(pg.content))
 		} else {
 			content = p.stream("", pg.content)
 		}
@@ -162,15 +158,15 @@ func buildPDF(title string, pages ...testPage) []byte {
 }
 
 // line shows s in /F1 at 12 points, on its own line at height y.
-func line(y int, s string) string {
+func pdfLine(y int, s string) string {
 	return fmt.Sprintf("BT /F1 12 Tf 72 %d Td (%s) Tj ET\n", y, s)
 }
 
-func threePages() []byte {
+func pdfThreePages() []byte {
 	return buildPDF("Grounded PDF Test",
-		testPage{content: line(720, "Hello page one")},
-		testPage{content: line(720, "Hello page two"), flate: true},
-		testPage{content: line(720, "Hello page three")},
+		pdfTestPage{content: pdfLine(720, "Hello page one")},
+		pdfTestPage{content: pdfLine(720, "Hello page two"), flate: true},
+		pdfTestPage{content: pdfLine(720, "Hello page three")},
 	)
 }
 
@@ -211,7 +207,7 @@ func checkPDFDoc(t *testing.T, doc *grounded.Document) {
 
 func TestLoadPDF(t *testing.T) {
 	t.Parallel()
-	doc, err := ingest.Load("docs/three.pdf", threePages())
+	doc, err := ingest.Load("docs/three.pdf", pdfThreePages())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +232,7 @@ func TestLoadPDF(t *testing.T) {
 	}
 
 	// Without an Info title, the file name names the document.
-	doc, err = ingest.Load("docs/cost-trade_offs.PDF", buildPDF("", testPage{content: line(720, "Untitled text")}))
+	doc, err = ingest.Load("docs/cost-trade_offs.PDF", buildPDF("", pdfTestPage{content: pdfLine(720, "Untitled text")}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,79 +246,79 @@ func TestLoadPDFText(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		pages []testPage
+		pages []pdfTestPage
 		want  []string // per page with text
 		locs  []string // their locations, if not p. 1, p. 2, ...
 	}{
 		{
 			name:  "words placed by position",
-			pages: []testPage{{content: "BT /F1 12 Tf 72 720 Td (Separate) Tj 60 0 Td (words) Tj ET"}},
+			pages: []pdfTestPage{{content: "BT /F1 12 Tf 72 720 Td (Separate) Tj 60 0 Td (words) Tj ET"}},
 			want:  []string{"Separate words"},
 		},
 		{
 			name:  "TJ: a wide gap is a space, kerning is not",
-			pages: []testPage{{content: "BT /F1 12 Tf 72 720 Td [(Kerned)-300(words)-20(ok)] TJ ET"}},
+			pages: []pdfTestPage{{content: "BT /F1 12 Tf 72 720 Td [(Kerned)-300(words)-20(ok)] TJ ET"}},
 			want:  []string{"Kerned wordsok"},
 		},
 		{
 			name:  "character spacing that spaces words",
-			pages: []testPage{{content: "BT /F1 12 Tf 72 720 Td 3 Tc (Wide) Tj ET"}},
+			pages: []pdfTestPage{{content: "BT /F1 12 Tf 72 720 Td 3 Tc (Wide) Tj ET"}},
 			want:  []string{"W i d e"},
 		},
 		{
 			name:  "line operators",
-			pages: []testPage{{content: "BT /F1 12 Tf 14 TL 72 720 Td (Line one) Tj T* (Line two) Tj (Next line) ' 1 0 (Quoted) \" ET"}},
+			pages: []pdfTestPage{{content: "BT /F1 12 Tf 14 TL 72 720 Td (Line one) Tj T* (Line two) Tj (Next line) ' 1 0 (Quoted) \" ET"}},
 			want:  []string{"Line one\nLine two\nNext line\nQuoted"},
 		},
 		{
 			name:  "text matrix and a gap between paragraphs",
-			pages: []testPage{{content: "BT /F1 12 Tf 1 0 0 1 72 720 Tm (First paragraph.) Tj 1 0 0 1 72 706 Tm (Same paragraph.) Tj 1 0 0 1 72 660 Tm (Second paragraph.) Tj ET"}},
+			pages: []pdfTestPage{{content: "BT /F1 12 Tf 1 0 0 1 72 720 Tm (First paragraph.) Tj 1 0 0 1 72 706 Tm (Same paragraph.) Tj 1 0 0 1 72 660 Tm (Second paragraph.) Tj ET"}},
 			want:  []string{"First paragraph.\nSame paragraph.\n\nSecond paragraph."},
 		},
 		{
 			name:  "string escapes and WinAnsi",
-			pages: []testPage{{content: `BT /F1 12 Tf 72 720 Td (a \(paren\) and \\ back \101 caf\351 \200 tab\there\000nul) Tj ET`}},
+			pages: []pdfTestPage{{content: `BT /F1 12 Tf 72 720 Td (a \(paren\) and \\ back \101 caf\351 \200 tab\there\000nul) Tj ET`}},
 			want:  []string{`a (paren) and \ back A café € tab herenul`},
 		},
 		{
 			name:  "hex strings",
-			pages: []testPage{{content: "BT /F1 12 Tf 72 720 Td <48 65 78 21> Tj <414> Tj ET"}},
+			pages: []pdfTestPage{{content: "BT /F1 12 Tf 72 720 Td <48 65 78 21> Tj <414> Tj ET"}},
 			want:  []string{"Hex!A@"},
 		},
 		{
 			name:  "differences and ligatures",
-			pages: []testPage{{content: `BT /F3 12 Tf 72 720 Td (\001nd \002ow A) Tj ET`}},
+			pages: []pdfTestPage{{content: `BT /F3 12 Tf 72 720 Td (\001nd \002ow A) Tj ET`}},
 			want:  []string{"find flow B"},
 		},
 		{
 			name:  "CID font with a ToUnicode CMap",
-			pages: []testPage{{content: "BT /F2 12 Tf 72 720 Td [<00010002> -300 <0012001000120016>] TJ 0 -14 Td <002000210003> Tj ET"}},
+			pages: []pdfTestPage{{content: "BT /F2 12 Tf 72 720 Td [<00010002> -300 <0012001000120016>] TJ 0 -14 Td <002000210003> Tj ET"}},
 			want:  []string{"Hé 2026\nCDE😀"},
 		},
 		{
 			name:  "compressed content",
-			pages: []testPage{{content: line(720, "Deflated text"), flate: true}},
+			pages: []pdfTestPage{{content: pdfLine(720, "Deflated text"), flate: true}},
 			want:  []string{"Deflated text"},
 		},
 		{
 			name:  "form XObject",
-			pages: []testPage{{content: "q 1 0 0 1 0 -100 cm /Fm1 Do Q\n" + line(720, "After the form"), form: line(720, "Inside a form")}},
+			pages: []pdfTestPage{{content: "q 1 0 0 1 0 -100 cm /Fm1 Do Q\n" + pdfLine(720, "After the form"), form: pdfLine(720, "Inside a form")}},
 			want:  []string{"Inside a form\n\nAfter the form"},
 		},
 		{
 			name:  "inline image",
-			pages: []testPage{{content: "q BI /W 2 /H 2 /CS /G /BPC 8 ID \x00EI\xff( EI\nQ " + line(720, "After the image")}},
+			pages: []pdfTestPage{{content: "q BI /W 2 /H 2 /CS /G /BPC 8 ID \x00EI\xff( EI\nQ " + pdfLine(720, "After the image")}},
 			want:  []string{"After the image"},
 		},
 		{
 			name:  "a page with no text has no section",
-			pages: []testPage{{content: line(720, "One")}, {content: "q 100 0 0 100 72 600 cm /Im1 Do Q"}, {content: line(720, "Three")}},
+			pages: []pdfTestPage{{content: pdfLine(720, "One")}, {content: "q 100 0 0 100 72 600 cm /Im1 Do Q"}, {content: pdfLine(720, "Three")}},
 			want:  []string{"One", "Three"},
 			locs:  []string{"p. 1", "p. 3"},
 		},
 		{
 			name:  "undefined font and operators, stray tokens",
-			pages: []testPage{{content: "] >> ) } 1 2 3 BT /Nope 12 Tf 72 720 Td (Still read) Tj 9 9 xx ET"}},
+			pages: []pdfTestPage{{content: "] >> ) } 1 2 3 BT /Nope 12 Tf 72 720 Td (Still read) Tj 9 9 xx ET"}},
 			want:  []string{"Still read"},
 		},
 	}
@@ -404,13 +400,29 @@ func TestLoadPDFProducers(t *testing.T) {
 	}
 }
 
+func pdfDeflate(s string) string {
+	var z bytes.Buffer
+	w := zlib.NewWriter(&z)
+	w.Write([]byte(s))
+	w.Close()
+	return z.String()
+}
+
+// pdfLengthPastEnd makes the last stream's /Length run past the end of the
+// file, or negative, by writing digits before it. The library reads such a
+// stream to the end of the file (found by fuzzing).
+func pdfLengthPastEnd(data []byte, digits string) []byte {
+	i := bytes.LastIndex(data, []byte("/Length ")) + len("/Length ")
+	return append(data[:i:i], append([]byte(digits), data[i:]...)...)
+}
+
 // badPDFs are files the loader must refuse with EINVALID, saying why.
 func badPDFs(tb testing.TB) []struct {
 	name     string
 	data     []byte
 	contains string
 } {
-	three := threePages()
+	three := pdfThreePages()
 	garbage := make([]byte, 4096)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range garbage {
@@ -418,7 +430,7 @@ func badPDFs(tb testing.TB) []struct {
 	}
 
 	// A table whose /Prev points at itself.
-	loop := buildPDF("Loop", testPage{content: line(720, "Loop")})
+	loop := buildPDF("Loop", pdfTestPage{content: pdfLine(720, "Loop")})
 	x := bytes.LastIndex(loop, []byte("startxref\n"))
 	at := strings.TrimSpace(strings.Split(string(loop[x+len("startxref\n"):]), "\n")[0])
 	loop = bytes.Replace(loop, []byte("/Root 1 0 R"), []byte("/Root 1 0 R /Prev "+at), 1)
@@ -426,17 +438,18 @@ func badPDFs(tb testing.TB) []struct {
 	// Xref sections that would make the library allocate, recurse or count
 	// without bound.
 	huge := bytes.Replace(three, []byte("xref\n0 "), []byte("xref\n900000000 1\n0000000000 00000 n \n0 "), 1)
-	objStm := func(dict string) []byte {
-		p := &testPDF{}
+	objStm := func(dict, data string) []byte {
+		p := &pdfWriter{}
 		p.add("<< /Type /Catalog /Pages 2 0 R >>")
 		p.add("<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
 		p.add("<< /Type /Page /Parent 2 0 R /Resources 7 0 R /Contents 4 0 R >>")
-		p.stream("", line(720, "Never read"))
-		p.stream("/Type /ObjStm /N 1 /First 4 "+dict, "8 0 << >>") // object 7 is not in it
+		p.stream("", pdfLine(720, "Never read"))
+		p.stream("/Type /ObjStm /N 1 /First 4 "+dict, data)
 		return p.xrefStream("/Root 1 0 R", map[int]int{7: 5})
 	}
+	const noObj7 = "8 0 << >>" // an object stream without the object 7 it should hold
 	self := func() []byte {
-		p := &testPDF{}
+		p := &pdfWriter{}
 		p.add("<< /Type /Catalog /Pages 2 0 R >>")
 		p.add("<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
 		p.add("<< /Type /Page /Parent 2 0 R /Resources 6 0 R >>")
@@ -448,8 +461,8 @@ func badPDFs(tb testing.TB) []struct {
 		data     []byte
 		contains string
 	}{
-		{"image only (scanned)", buildPDF("Scan", testPage{content: "q 100 0 0 100 72 600 cm /Im1 Do Q"}), "no text layer (scanned PDF?)"},
-		{"fonts without Unicode", buildPDF("Glyphs", testPage{content: "BT /F4 12 Tf 72 720 Td <00010002> Tj ET"}), "no extractable text"},
+		{"image only (scanned)", buildPDF("Scan", pdfTestPage{content: "q 100 0 0 100 72 600 cm /Im1 Do Q"}), "no text layer (scanned PDF?)"},
+		{"fonts without Unicode", buildPDF("Glyphs", pdfTestPage{content: "BT /F4 12 Tf 72 720 Td <00010002> Tj ET"}), "no extractable text"},
 		{"no pages", buildPDF("Empty"), "no pages"},
 		{"empty file", nil, "empty file"},
 		{"header only", []byte("%PDF-1.7\n"), "truncated"},
@@ -461,9 +474,12 @@ func badPDFs(tb testing.TB) []struct {
 		{"xref /Prev loop", loop, "loop"},
 		{"huge object number", huge, "over the limit"},
 		{"object stream stored in itself", self(), "object stream is stored in an object stream"},
-		{"object stream /Extends itself", objStm("/Extends 5 0 R"), "/Extends in a loop"},
-		{"object stream claims 10^18 objects", objStm("/Extends 8 0 R /N 1000000000000000000"), "claims"},
-		{"predictor row of 2^40 bytes", objStm("/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 1099511627776 >>"), "predictor row"},
+		{"object stream /Extends itself", objStm("/Extends 5 0 R", noObj7), "/Extends in a loop"},
+		{"same, xref stream /Length past the end", pdfLengthPastEnd(objStm("/Extends 5 0 R", noObj7), "9"), "/Extends in a loop"},
+		{"same, xref stream /Length negative", pdfLengthPastEnd(objStm("/Extends 5 0 R", noObj7), "-1"), "/Extends in a loop"},
+		{"object stream claims 10^18 objects", objStm("/N 1000000000000000000", noObj7), "claims"},
+		{"predictor row of 2^40 bytes", objStm("/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 1099511627776 >>", pdfDeflate(noObj7)), "predictor row"},
+		{"object stream decodes to 5 MiB", objStm("/Filter /FlateDecode", pdfDeflate(noObj7+strings.Repeat(" ", 5<<20))), "decodes to over 4 MiB"},
 		{"encrypted, AES-256", readFixture(tb, "pdf/qpdf-aes256.pdf"), "encrypted PDF: cannot decrypt"},
 		{"encrypted, user password", readFixture(tb, "pdf/qpdf-rc4-user-password.pdf"), "encrypted PDF: it needs a password"},
 	}
@@ -493,11 +509,11 @@ func TestLoadPDFErrors(t *testing.T) {
 // TestLoadPDFPageLimit refuses a file of more than 5000 pages whole.
 func TestLoadPDFPageLimit(t *testing.T) {
 	t.Parallel()
-	p := &testPDF{}
+	p := &pdfWriter{}
 	p.add("<< /Type /Catalog /Pages 2 0 R >>")
 	p.add("")
 	font := p.add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-	content := p.stream("", line(720, "A page"))
+	content := p.stream("", pdfLine(720, "A page"))
 	var kids []string
 	for range 5001 {
 		kids = append(kids, fmt.Sprintf("%d 0 R", p.add(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>", font, content))))
@@ -515,13 +531,13 @@ func TestLoadPDFPageLimit(t *testing.T) {
 func TestLoadPDFFormBomb(t *testing.T) {
 	t.Parallel()
 	bomb := func(content string, pages int) []byte {
-		p := &testPDF{}
+		p := &pdfWriter{}
 		p.add("<< /Type /Catalog /Pages 2 0 R >>")
 		p.add("")
 		p.add("<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> /XObject << /Self 5 0 R /Leaf 6 0 R >> >>")
-		p.stream("", line(720, "Before the forms")+content)
-		p.stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources 3 0 R", "/Self Do /Self Do "+line(700, "x"))
-		p.stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources 3 0 R", line(700, "y"))
+		p.stream("", pdfLine(720, "Before the forms")+content)
+		p.stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources 3 0 R", "/Self Do /Self Do "+pdfLine(700, "x"))
+		p.stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources 3 0 R", pdfLine(700, "y"))
 		var kids []string
 		for range pages {
 			kids = append(kids, fmt.Sprintf("%d 0 R", p.add("<< /Type /Page /Parent 2 0 R /Resources 3 0 R /Contents 4 0 R >>")))
@@ -546,13 +562,13 @@ func TestLoadPDFFormBomb(t *testing.T) {
 // TestChunkPDF: chunks of a PDF carry their page as Location.
 func TestChunkPDF(t *testing.T) {
 	t.Parallel()
-	var pages []testPage
+	var pages []pdfTestPage
 	for p := 1; p <= 3; p++ {
 		var c strings.Builder
 		for l := range 12 {
-			c.WriteString(line(720-14*l, fmt.Sprintf("Page %d line %d says grounded answers cite the page they quote.", p, l+1)))
+			c.WriteString(pdfLine(720-14*l, fmt.Sprintf("Page %d line %d says grounded answers cite the page they quote.", p, l+1)))
 		}
-		pages = append(pages, testPage{content: c.String()})
+		pages = append(pages, pdfTestPage{content: c.String()})
 	}
 	doc, err := ingest.Load("chunks.pdf", buildPDF("Chunked", pages...))
 	if err != nil {
@@ -585,10 +601,10 @@ func TestChunkPDF(t *testing.T) {
 // chunks checkChunks with their pages as locations.
 func FuzzLoadPDF(f *testing.F) {
 	seeds := [][]byte{
-		threePages(),
+		pdfThreePages(),
 		buildPDF("Seed",
-			testPage{content: "BT /F2 12 Tf 72 720 Td [<00010002> -300 <0012001000120016>] TJ ET\nBT /F3 12 Tf 1 0 0 1 72 700 Tm (\\001nd) Tj ET", flate: true},
-			testPage{content: "q BI /W 2 /H 2 ID \x00\x01 EI Q /Fm1 Do " + line(600, "x"), form: line(700, "In a form")},
+			pdfTestPage{content: "BT /F2 12 Tf 72 720 Td [<00010002> -300 <0012001000120016>] TJ ET\nBT /F3 12 Tf 1 0 0 1 72 700 Tm (\\001nd) Tj ET", flate: true},
+			pdfTestPage{content: "q BI /W 2 /H 2 ID \x00\x01 EI Q /Fm1 Do " + pdfLine(600, "x"), form: pdfLine(700, "In a form")},
 		),
 		[]byte("%PDF-1.4\n"),
 		[]byte("%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"),
@@ -601,7 +617,7 @@ func FuzzLoadPDF(f *testing.F) {
 			seeds = append(seeds, bad.data)
 		}
 	}
-	three := threePages()
+	three := pdfThreePages()
 	for _, n := range []int{len(three) - 40, len(three) * 3 / 4, len(three) / 3, 20} {
 		seeds = append(seeds, three[:n])
 	}
