@@ -109,6 +109,9 @@ func (h *handler) limit(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), h.cfg.RequestTimeout)
 	defer cancel()
+	// The server's write timeout is a default for slow clients; a request
+	// may write for as long as it may work (a streamed model answer).
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(h.cfg.RequestTimeout + 10*time.Second))
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
 }

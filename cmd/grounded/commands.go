@@ -314,7 +314,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer a.Close()
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	h := server.New(server.Config{Service: a.answers, Chunks: a.index.Len, Logger: logger})
+	// A model call may take its timeout three times over (two retries); the
+	// request's own deadline must leave it that room.
+	reqTimeout := 30 * time.Second
+	if llm.kind != "" && llm.kind != "extractive" {
+		reqTimeout = max(reqTimeout, 3*llm.timeout+10*time.Second)
+	}
+	h := server.New(server.Config{Service: a.answers, Chunks: a.index.Len, Logger: logger, RequestTimeout: reqTimeout})
 	if *watch != "" {
 		if _, err := os.Stat(*watch); err != nil {
 			return fmt.Errorf("--watch: %w", err)
