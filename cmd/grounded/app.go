@@ -61,6 +61,12 @@ func openApp(ctx context.Context, dir string, embFlags embedderFlags) (*app, err
 
 func (a *app) Close() error { return a.store.Close() }
 
+// closeAndRemove closes the app and deletes its data folder (evaluations).
+func (a *app) closeAndRemove() {
+	a.Close()
+	os.RemoveAll(a.dir)
+}
+
 // pipeline returns an ingest pipeline; the tokenizer it needs (about 0.2 s
 // to build) is made on first use, so commands that never ingest skip it.
 func (a *app) pipeline(stderr io.Writer) (*ingest.Pipeline, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer"
 	"github.com/groundedhq/grounded/eval"
+	"github.com/groundedhq/grounded/ingest"
 	"github.com/groundedhq/grounded/retrieval"
 )
 
@@ -83,17 +84,6 @@ func cmdEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "grounded-eval-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	a, err := openApp(ctx, tmp, embedderFlags{})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	tune.apply(a)
 
 	// Each BEIR document becomes a Markdown file "# title\n\ntext", so the
 	// title is the document's heading and is searched with its text.
@@ -108,22 +98,13 @@ func cmdEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 		files[url.PathEscape(d.ID)+".md"] = &fstest.MapFile{Data: []byte(body.String())}
 	}
 	began := time.Now()
-	p, err := a.pipeline(stderr)
+	a, sum, err := evalIndex(ctx, tune, files, "beir", stderr)
 	if err != nil {
 		return err
 	}
-	sum, err := p.FS(ctx, files, "beir")
-	if err != nil {
-		return err
-	}
-	if err := a.loadIndex(ctx); err != nil {
-		return err
-	}
+	defer a.closeAndRemove()
 	ingestTime := time.Since(began)
-	var progress io.Writer
-	if isTerminal(stderr) {
-		progress = stderr
-	}
+	progress := terminalOrNil(stderr)
 	rep, err := eval.Retrieval(ctx, b, a.index.Search, func(h grounded.Hit) string {
 		id, _ := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(h.Source, "beir/"), ".md"))
 		return id
@@ -140,6 +121,42 @@ func cmdEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 	rep.PerQuery = nil
 	fmt.Fprintf(stdout, "dataset     %s\ndocuments   %d (%d failed to load), %d chunks\nqueries     %d\nnDCG@10     %.4f (even queries %.4f, odd %.4f)\nRecall@100  %.4f\nMRR@10      %.4f\ningest      %.2f s\nquery       p50 %.2f ms, p99 %.2f ms\n",
 		rep.Dataset, rep.Documents, sum.Failed, rep.Chunks, rep.Queries, rep.NDCG10, rep.NDCG10Even, rep.NDCG10Odd, rep.Recall100, rep.MRR10, rep.IngestSeconds, rep.QueryP50Ms, rep.QueryP99Ms)
+	return nil
+}
+
+// evalIndex ingests files (named prefix/NAME) into a temporary data folder
+// with the tuning applied and loads its index. closeAndRemove undoes it.
+func evalIndex(ctx context.Context, tune tuningFlags, files fstest.MapFS, prefix string, stderr io.Writer) (*app, ingest.Summary, error) {
+	tmp, err := os.MkdirTemp("", "grounded-eval-")
+	if err != nil {
+		return nil, ingest.Summary{}, err
+	}
+	a, err := openApp(ctx, tmp, embedderFlags{})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, ingest.Summary{}, err
+	}
+	tune.apply(a)
+	p, err := a.pipeline(stderr)
+	var sum ingest.Summary
+	if err == nil {
+		sum, err = p.FS(ctx, files, prefix)
+	}
+	if err == nil {
+		err = a.loadIndex(ctx)
+	}
+	if err != nil {
+		a.closeAndRemove()
+		return nil, sum, err
+	}
+	return a, sum, nil
+}
+
+// terminalOrNil returns w when it is a terminal (for progress lines), else nil.
+func terminalOrNil(w io.Writer) io.Writer {
+	if isTerminal(w) {
+		return w
+	}
 	return nil
 }
 
@@ -170,17 +187,6 @@ func cmdEvalQA(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "grounded-eval-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	a, err := openApp(ctx, tmp, embedderFlags{})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	tune.apply(a)
 
 	// Each paragraph becomes a Markdown document titled with its article.
 	files := fstest.MapFS{}
@@ -189,20 +195,12 @@ func cmdEvalQA(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		files[p.Key+".md"] = &fstest.MapFile{Data: []byte("# " + title + "\n\n" + p.Context + "\n")}
 	}
 	began := time.Now()
-	pl, err := a.pipeline(stderr)
+	a, _, err := evalIndex(ctx, tune, files, "squad", stderr)
 	if err != nil {
 		return err
 	}
-	if _, err := pl.FS(ctx, files, "squad"); err != nil {
-		return err
-	}
-	if err := a.loadIndex(ctx); err != nil {
-		return err
-	}
-	var progress io.Writer
-	if isTerminal(stderr) {
-		progress = stderr
-	}
+	defer a.closeAndRemove()
+	progress := terminalOrNil(stderr)
 	res, err := eval.QA(ctx, sq, func(ctx context.Context, q string) (*grounded.Answer, error) {
 		return a.answers.Ask(ctx, q, 0)
 	}, func(c grounded.Citation) string {
