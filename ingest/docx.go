@@ -184,7 +184,7 @@ func coreTitle(r io.Reader) (string, error) {
 // docxParser turns word/document.xml's tokens into text and headings.
 type docxParser struct {
 	out        strings.Builder
-	heads      []docxHeading
+	heads      []heading // level 0 for Title, 1..9 for Heading1..Heading9
 	firstTitle string
 
 	stack  []xml.Name   // open elements
@@ -193,12 +193,6 @@ type docxParser struct {
 	runs   []bool       // open runs, innermost last: true when hidden
 	tables []*docxTable // open tables, innermost last
 	inText bool         // inside a w:t of a visible run
-}
-
-type docxHeading struct {
-	level int // 0 for Title, 1..9 for Heading1..Heading9
-	title string
-	start int
 }
 
 type docxPara struct {
@@ -411,7 +405,7 @@ func (p *docxParser) emit(text string, level int) {
 		if level == 0 && p.firstTitle == "" {
 			p.firstTitle = title
 		}
-		p.heads = append(p.heads, docxHeading{level, title, p.out.Len()})
+		p.heads = append(p.heads, heading{level, title, p.out.Len()})
 	}
 	p.out.WriteString(text)
 }
@@ -463,31 +457,5 @@ func (tb *docxTable) render(sep string) string {
 // sections returns the text before the first heading (when it holds any)
 // and one section per heading, up to the next heading, with its path.
 func (p *docxParser) sections() []grounded.Section {
-	text := p.out.String()
-	end := len(text)
-	var out []grounded.Section
-	first := end
-	if len(p.heads) > 0 {
-		first = p.heads[0].start
-	}
-	if strings.TrimSpace(text[:first]) != "" {
-		out = append(out, grounded.Section{Start: 0, End: first})
-	}
-	var stack []docxHeading
-	for i, h := range p.heads {
-		for len(stack) > 0 && stack[len(stack)-1].level >= h.level {
-			stack = stack[:len(stack)-1]
-		}
-		stack = append(stack, h)
-		e := end
-		if i+1 < len(p.heads) {
-			e = p.heads[i+1].start
-		}
-		path := make([]string, len(stack))
-		for j, s := range stack {
-			path[j] = s.title
-		}
-		out = append(out, grounded.Section{Path: path, Start: h.start, End: e})
-	}
-	return out
+	return headingSections(p.out.String(), p.heads)
 }

@@ -30,12 +30,6 @@ func loadHTML(doc *grounded.Document, data []byte) error {
 	return nil
 }
 
-type htmlHeading struct {
-	level int
-	title string
-	start int
-}
-
 type htmlText struct {
 	b       strings.Builder
 	space   bool // a space is owed before the next word
@@ -43,7 +37,7 @@ type htmlText struct {
 	pre     int  // depth of <pre>
 	title   string
 	firstH1 string
-	heads   []htmlHeading
+	heads   []heading
 }
 
 var skipped = map[atom.Atom]bool{
@@ -151,7 +145,7 @@ func (x *htmlText) heading(n *html.Node, level int) {
 	}
 	x.newline(2)
 	x.flush()
-	x.heads = append(x.heads, htmlHeading{level, t, x.b.Len()})
+	x.heads = append(x.heads, heading{level, t, x.b.Len()})
 	x.b.WriteString(t)
 	x.newline(2)
 }
@@ -233,30 +227,5 @@ func isSpaceByte(c byte) bool {
 }
 
 func (x *htmlText) sections() []grounded.Section {
-	end := x.b.Len()
-	var out []grounded.Section
-	first := end
-	if len(x.heads) > 0 {
-		first = x.heads[0].start
-	}
-	if strings.TrimSpace(x.b.String()[:first]) != "" {
-		out = append(out, grounded.Section{Start: 0, End: first})
-	}
-	var stack []htmlHeading
-	for i, h := range x.heads {
-		for len(stack) > 0 && stack[len(stack)-1].level >= h.level {
-			stack = stack[:len(stack)-1]
-		}
-		stack = append(stack, h)
-		e := end
-		if i+1 < len(x.heads) {
-			e = x.heads[i+1].start
-		}
-		path := make([]string, len(stack))
-		for j, s := range stack {
-			path[j] = s.title
-		}
-		out = append(out, grounded.Section{Path: path, Start: h.start, End: e})
-	}
-	return out
+	return headingSections(x.b.String(), x.heads)
 }
