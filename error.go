@@ -13,6 +13,12 @@ const (
 	ECONFLICT    = "conflict"    // the request clashes with the index's state
 	EUNAVAILABLE = "unavailable" // a service we depend on failed (the model broke off mid-stream)
 	EINTERNAL    = "internal"    // a fault of ours
+
+	EUNSUPPORTED  = "unsupported_media_type" // a body in a content type we do not read
+	EUNAUTHORIZED = "unauthorized"           // no API key, or one we do not know
+	EFORBIDDEN    = "forbidden"              // the key may not use that collection
+	ERATELIMITED  = "rate_limited"           // the key sent too many requests; retry later
+	EBUSY         = "busy"                   // too much work queued; retry later
 )
 
 // Error is an error with a code and a message fit to show the caller.

@@ -23,6 +23,10 @@ type Document struct {
 	ContentHash string    `json:"content_hash"` // sha256 of the raw file, hex
 	Sections    []Section `json:"sections,omitempty"`
 	IngestedAt  time.Time `json:"ingested_at"`
+	// Version is VersionOf(ContentHash), and Chunks the number of chunks
+	// indexed; both are filled when a document is read from a store.
+	Version string `json:"version,omitempty"`
+	Chunks  int    `json:"chunks,omitempty"`
 }
 
 // Section is a run of a document's text under one heading.
@@ -57,6 +61,9 @@ type Chunk struct {
 	Meta     map[string]string `json:"meta,omitempty"`
 	// Format is the document's file format ("markdown", "pdf", "csv", ...).
 	Format string `json:"format,omitempty"`
+	// Version is the version of the document the chunk was cut from
+	// (VersionOf its content hash).
+	Version string `json:"version,omitempty"`
 }
 
 // Hit is a chunk returned by a search, with its fused score and the parts it
@@ -85,6 +92,19 @@ type Citation struct {
 	// Location is the place in the original file, where the format has one
 	// beyond the section heading: "p. 12" (PDF), "row 17" (CSV, JSONL).
 	Location string `json:"location,omitempty"`
+	// Version names the version of the document quoted (VersionOf its
+	// content hash). GET /v1/documents/{doc_id}?version=V says whether it
+	// is still the current one.
+	Version string `json:"version,omitempty"`
+}
+
+// VersionOf is the version name of a document with the given content hash:
+// its first 16 hex digits. A citation's quote is exact for that version.
+func VersionOf(contentHash string) string {
+	if len(contentHash) > 16 {
+		return contentHash[:16]
+	}
+	return contentHash
 }
 
 // Answer is the result of asking a question. An abstention is a normal answer:
@@ -192,6 +212,28 @@ type GenerateRequest struct {
 type GenerateReply struct {
 	Text  string
 	Usage Usage
+}
+
+// Upload is one document handed to grounded in memory (an HTTP upload).
+type Upload struct {
+	// Source is the name the document is stored and cited under; the same
+	// source again replaces the document, or leaves it when unchanged.
+	Source string
+	// Title, when set, replaces the title found in the document.
+	Title string
+	// Format, when set, replaces the format the source's extension selects
+	// ("markdown", "text", "html", "pdf", "docx", "csv", "jsonl"); with
+	// neither, the document is read as text.
+	Format string
+	Data   []byte
+}
+
+// PutResult says what storing an Upload did.
+type PutResult struct {
+	// Outcome is "added", "updated" or "unchanged".
+	Outcome string `json:"outcome"`
+	// Document is the stored document, without its text and sections.
+	Document *Document `json:"document"`
 }
 
 // IndexedDocument is a document with its chunks and one vector per chunk, as

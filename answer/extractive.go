@@ -397,7 +397,7 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 		n := i + 1
 		ans.Citations = append(ans.Citations, grounded.Citation{
 			N: n, DocID: h.DocID, Source: h.Source, Title: h.Title, Section: h.Section, Location: h.Location,
-			Quote: quote, Start: c.start, End: c.end, Score: round3(c.coverage),
+			Version: h.Version, Quote: quote, Start: c.start, End: c.end, Score: round3(c.coverage),
 		})
 		if i > 0 {
 			text.WriteByte(' ')

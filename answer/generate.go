@@ -166,7 +166,7 @@ func (s *Service) generate(ctx context.Context, question string, hits []grounded
 			continue
 		}
 		c := grounded.Citation{N: p.n, DocID: p.hit.DocID, Source: p.hit.Source, Title: p.hit.Title, Section: p.hit.Section, Location: p.hit.Location,
-			Quote: p.hit.Text, Start: p.hit.Start, End: p.hit.End, Score: p.hit.Score}
+			Version: p.hit.Version, Quote: p.hit.Text, Start: p.hit.Start, End: p.hit.End, Score: p.hit.Score}
 		if r, ok := g.best[p.n]; ok && r.End > r.Start {
 			c.Quote, c.Start, c.End, c.Score = p.hit.Text[r.Start:r.End], p.hit.Start+r.Start, p.hit.Start+r.End, round3(r.Score)
 		}

@@ -117,6 +117,7 @@ func (c *Chunker) Chunk(doc *grounded.Document) []grounded.Chunk {
 				Location: s.Location,
 				Meta:     s.Meta,
 				Format:   doc.Format,
+				Version:  grounded.VersionOf(doc.ContentHash),
 			})
 		}
 	}

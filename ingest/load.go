@@ -94,7 +94,11 @@ type LoadOptions struct {
 // that is not in its extension's format, bad table options or a table with
 // no usable row, and ETOOLARGE for a DOCX that expands past its limits.
 func LoadWith(source string, data []byte, opt LoadOptions) (*grounded.Document, error) {
-	format := FormatOf(source)
+	return load(source, FormatOf(source), data, opt)
+}
+
+// load parses data in format ("" for unsupported) into a document named source.
+func load(source, format string, data []byte, opt LoadOptions) (*grounded.Document, error) {
 	if format == "" {
 		return nil, fmt.Errorf("%s: %w", source, ErrUnsupported)
 	}

@@ -114,6 +114,57 @@ type file struct {
 	size   int64
 	read   func() ([]byte, error)
 	err    error // the walk could not read this entry (an unreadable folder)
+	// format and title, when set, override what the source name and the
+	// loader decide (uploads).
+	format, title string
+}
+
+// Input is one document handed over in memory, as an upload is.
+type Input struct {
+	// Source is the name the document is stored and cited under; the same
+	// source again replaces the document (or leaves it, if unchanged).
+	Source string
+	// Title, when set, replaces the title the loader finds.
+	Title string
+	// Format, when set, replaces the format Source's extension selects
+	// (FormatMarkdown, ...); with neither, the input is read as text.
+	Format string
+	Data   []byte
+}
+
+// Put ingests one in-memory document and says what happened to it. A
+// document that fails to load is an error (its earlier version, if any,
+// stays); so is an unknown Format.
+func (p *Pipeline) Put(ctx context.Context, in Input) (FileResult, error) {
+	format := in.Format
+	if format == "" {
+		format = FormatOf(in.Source)
+	}
+	if format == "" {
+		format = FormatText
+	}
+	if !knownFormat(format) {
+		return FileResult{}, grounded.Errorf(grounded.EINVALID, "unknown format %q: want markdown, text, html, pdf, docx, csv or jsonl", format)
+	}
+	data := in.Data
+	f := file{source: in.Source, size: int64(len(data)), format: format, title: in.Title,
+		read: func() ([]byte, error) { return data, nil }}
+	var res FileResult
+	if _, err := p.run(ctx, []file{f}, func(r FileResult) { res = r }); err != nil {
+		return res, err
+	}
+	if res.Outcome == Failed {
+		return res, res.Err
+	}
+	return res, nil
+}
+
+func knownFormat(f string) bool {
+	switch f {
+	case FormatMarkdown, FormatText, FormatHTML, FormatDOCX, FormatCSV, FormatJSONL, FormatPDF:
+		return true
+	}
+	return false
 }
 
 // Paths ingests files and folders (recursively, skipping names that start
@@ -125,7 +176,7 @@ func (p *Pipeline) Paths(ctx context.Context, paths []string) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	return p.run(ctx, files)
+	return p.run(ctx, files, nil)
 }
 
 // Remover deletes a document by id; Sync needs a Sink that is one.
@@ -152,7 +203,7 @@ func (p *Pipeline) Sync(ctx context.Context, root string) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	sum, err := p.run(ctx, files)
+	sum, err := p.run(ctx, files, nil)
 	if err != nil {
 		return sum, err
 	}
@@ -266,10 +317,11 @@ func (p *Pipeline) FS(ctx context.Context, fsys fs.FS, prefix string) (Summary, 
 	if err != nil {
 		return Summary{}, fmt.Errorf("ingest %s: %w", prefix, err)
 	}
-	return p.run(ctx, files)
+	return p.run(ctx, files, nil)
 }
 
-func (p *Pipeline) run(ctx context.Context, files []file) (Summary, error) {
+// run ingests files, reporting each to Progress and to seen (when set).
+func (p *Pipeline) run(ctx context.Context, files []file, seen func(FileResult)) (Summary, error) {
 	began := time.Now()
 	slices.SortFunc(files, func(a, b file) int { return strings.Compare(a.source, b.source) })
 	files = slices.CompactFunc(files, func(a, b file) bool { return a.source == b.source })
@@ -303,6 +355,9 @@ func (p *Pipeline) run(ctx context.Context, files []file) (Summary, error) {
 		}
 		if p.cfg.Progress != nil {
 			p.cfg.Progress(r)
+		}
+		if seen != nil {
+			seen(r)
 		}
 	}
 
@@ -367,7 +422,11 @@ func (p *Pipeline) prepare(ctx context.Context, f file, hashes map[string]string
 	if f.err != nil {
 		return fail(fmt.Errorf("%s: %w", f.source, f.err))
 	}
-	if FormatOf(f.source) == "" {
+	format := f.format
+	if format == "" {
+		format = FormatOf(f.source)
+	}
+	if format == "" {
 		r.Outcome = Unsupported
 		return r, nil
 	}
@@ -383,13 +442,21 @@ func (p *Pipeline) prepare(ctx context.Context, f file, hashes map[string]string
 		return fail(grounded.Errorf(grounded.ETOOLARGE, "%s: %d bytes is over the %d-byte file limit", f.source, len(data), p.cfg.MaxFileBytes))
 	}
 	old, had := hashes[f.source]
-	if had && old == HashFor(f.source, data, p.cfg.Load) {
+	hash := HashFor(f.source, data, p.cfg.Load)
+	if f.format != "" || f.title != "" {
+		hash = ContentHash([]byte(hash + "\x00format=" + f.format + "\x00title=" + f.title))
+	}
+	if had && old == hash {
 		r.Outcome = Unchanged
 		return r, nil
 	}
-	doc, err := LoadWith(f.source, data, p.cfg.Load)
+	doc, err := load(f.source, format, data, p.cfg.Load)
 	if err != nil {
 		return fail(err)
+	}
+	doc.ContentHash = hash
+	if f.title != "" {
+		doc.Title = f.title
 	}
 	doc.IngestedAt = time.Now().UTC()
 	chunks := p.cfg.Chunker.Chunk(doc)

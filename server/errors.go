@@ -17,6 +17,12 @@ var statuses = map[string]int{
 	grounded.ECONFLICT:    http.StatusConflict,
 	grounded.EUNAVAILABLE: http.StatusServiceUnavailable,
 	grounded.EINTERNAL:    http.StatusInternalServerError,
+
+	grounded.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	grounded.EUNAUTHORIZED: http.StatusUnauthorized,
+	grounded.EFORBIDDEN:    http.StatusForbidden,
+	grounded.ERATELIMITED:  http.StatusTooManyRequests,
+	grounded.EBUSY:         http.StatusServiceUnavailable,
 }
 
 type errorBody struct {

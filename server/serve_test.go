@@ -60,7 +60,7 @@ func TestServeShutsDownWithRequestInFlight(t *testing.T) {
 		return nil, ctx.Err()
 	}}
 	// RequestTimeout is long, so only the shutdown can end the request.
-	h := server.New(server.Config{Service: svc, RequestTimeout: time.Hour})
+	h := server.New(server.Config{Collections: only(svc), RequestTimeout: time.Hour})
 	addr, cancel, done := startServe(t, h, 5*time.Second)
 
 	type result struct {
@@ -121,7 +121,7 @@ func TestServeShutsDownWithRequestInFlight(t *testing.T) {
 
 func TestServeIdleShutdown(t *testing.T) {
 	svc := &fakeService{Answer: cannedAnswer()}
-	addr, cancel, done := startServe(t, server.New(server.Config{Service: svc}), time.Second)
+	addr, cancel, done := startServe(t, server.New(server.Config{Collections: only(svc)}), time.Second)
 
 	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {
@@ -151,7 +151,7 @@ func TestServeAddressInUse(t *testing.T) {
 	}
 	defer ln.Close()
 	ready := make(chan string, 1)
-	err = server.Serve(context.Background(), ln.Addr().String(), server.New(server.Config{Service: &fakeService{}}), time.Second, ready)
+	err = server.Serve(context.Background(), ln.Addr().String(), server.New(server.Config{Collections: only(&fakeService{})}), time.Second, ready)
 	if err == nil || !strings.Contains(err.Error(), "listen") {
 		t.Errorf("Serve on a busy address = %v, want a listen error", err)
 	}
@@ -187,7 +187,7 @@ func TestServeGraceExpires(t *testing.T) {
 		<-release // ignores ctx
 		return cannedAnswer(), nil
 	}}
-	addr, cancel, done := startServe(t, server.New(server.Config{Service: svc, RequestTimeout: time.Hour}), 20*time.Millisecond)
+	addr, cancel, done := startServe(t, server.New(server.Config{Collections: only(svc), RequestTimeout: time.Hour}), 20*time.Millisecond)
 	defer close(release)
 
 	reqDone := make(chan struct{})

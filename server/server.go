@@ -14,6 +14,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,12 +25,13 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/groundedhq/grounded"
 )
 
-// Service answers and searches. answer.Service implements it.
+// Service answers and searches one collection.
 type Service interface {
 	// AskWhere answers from the passages that pass where (nil: all); with
 	// emit, each checked sentence is handed over as soon as it is ready.
@@ -38,13 +40,45 @@ type Service interface {
 	SearchWhere(ctx context.Context, query string, k int, where grounded.Filter) ([]grounded.Hit, error)
 }
 
+// Collection is one collection: a Service over its own documents, which it
+// stores, lists, reads and deletes. collection.Collection implements it.
+type Collection interface {
+	Service
+	// Put stores one document; the same source and content again is a
+	// no-op ("unchanged"), changed content replaces the old chunks.
+	Put(ctx context.Context, up grounded.Upload) (*grounded.PutResult, error)
+	// Documents lists up to limit documents in source order after the
+	// source after, without text; total counts all of them.
+	Documents(ctx context.Context, after string, limit int) (docs []grounded.Document, total int, err error)
+	// Document returns one document with its text; ENOTFOUND when absent.
+	Document(ctx context.Context, id string) (*grounded.Document, error)
+	// Delete removes one document; ENOTFOUND when absent.
+	Delete(ctx context.Context, id string) error
+	// Len is the number of chunks in the live index.
+	Len() int
+}
+
+// Collections finds collections by name.
+type Collections interface {
+	// Collection returns the named collection. A name that is not valid is
+	// EINVALID; a collection that does not exist is ENOTFOUND unless create
+	// is set, which makes it.
+	Collection(name string, create bool) (Collection, error)
+	// Names lists the collections that exist, "default" first.
+	Names() ([]string, error)
+}
+
+// DefaultCollection is the collection a request that names none works on.
+const DefaultCollection = "default"
+
 // Config wires the HTTP handler.
 type Config struct {
-	Service Service // required
-	// Chunks, if set, reports the index size for /healthz.
-	Chunks func() int
+	Collections Collections // required
 	// MaxBodyBytes limits request bodies. Default 1 MiB.
 	MaxBodyBytes int64
+	// MaxUploadBytes limits a document upload (POST /v1/documents).
+	// Default 32 MiB.
+	MaxUploadBytes int64
 	// MaxQuestionBytes limits a question or query. Default 4096.
 	MaxQuestionBytes int
 	// RequestTimeout bounds the work of one request. Default 30 s.
@@ -56,6 +90,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxUploadBytes <= 0 {
+		c.MaxUploadBytes = 32 << 20
 	}
 	if c.MaxQuestionBytes <= 0 {
 		c.MaxQuestionBytes = 4096
@@ -84,6 +121,12 @@ func New(cfg Config) http.Handler {
 	r.GET("/healthz", h.healthz)
 	r.POST("/v1/ask", h.ask)
 	r.POST("/v1/search", h.search)
+	r.GET("/v1/collections", h.listCollections)
+	r.POST("/v1/collections", h.createCollection)
+	r.POST("/v1/documents", h.putDocument)
+	r.GET("/v1/documents", h.listDocuments)
+	r.GET("/v1/documents/:id", h.getDocument)
+	r.DELETE("/v1/documents/:id", h.deleteDocument)
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, grounded.Errorf(grounded.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -95,6 +138,9 @@ func New(cfg Config) http.Handler {
 
 type handler struct {
 	cfg Config
+	// allow, when set, says whether the request may use a collection
+	// (API keys limited to collections): nil, or an EFORBIDDEN error.
+	allow func(c *gin.Context, collection string) error
 }
 
 func (h *handler) logRequests(c *gin.Context) {
@@ -106,7 +152,11 @@ func (h *handler) logRequests(c *gin.Context) {
 
 // limit caps the body size and the time a request may take.
 func (h *handler) limit(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes)
+	maxBody := h.cfg.MaxBodyBytes
+	if c.Request.URL.Path == "/v1/documents" && c.Request.Method == http.MethodPost {
+		maxBody = h.cfg.MaxUploadBytes
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), h.cfg.RequestTimeout)
 	defer cancel()
 	// The server's write timeout is a default for slow clients; a request
@@ -118,8 +168,8 @@ func (h *handler) limit(c *gin.Context) {
 
 func (h *handler) healthz(c *gin.Context) {
 	body := gin.H{"status": "ok"}
-	if h.cfg.Chunks != nil {
-		body["chunks"] = h.cfg.Chunks()
+	if col, err := h.cfg.Collections.Collection(DefaultCollection, false); err == nil {
+		body["chunks"] = col.Len()
 	}
 	c.JSON(http.StatusOK, body)
 }
@@ -132,13 +182,16 @@ type AskRequest struct {
 	// Where restricts the passages: {"type": "pdf", "source": "/docs/*"}
 	// (see grounded.Filter).
 	Where grounded.Filter `json:"where"`
+	// Collection to answer from (default "default"; also ?collection=).
+	Collection string `json:"collection"`
 }
 
 // SearchRequest is the body of POST /v1/search.
 type SearchRequest struct {
-	Query string          `json:"query"`
-	K     int             `json:"k"`
-	Where grounded.Filter `json:"where"`
+	Query      string          `json:"query"`
+	K          int             `json:"k"`
+	Where      grounded.Filter `json:"where"`
+	Collection string          `json:"collection"`
 }
 
 // SearchResponse is the body POST /v1/search answers with.
@@ -156,11 +209,16 @@ func (h *handler) ask(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if req.Stream {
-		h.askStream(c, req)
+	col, err := h.collection(c, req.Collection, false)
+	if err != nil {
+		writeError(c, err)
 		return
 	}
-	ans, err := h.cfg.Service.AskWhere(c.Request.Context(), req.Question, req.K, req.Where, nil)
+	if req.Stream {
+		h.askStream(c, col, req)
+		return
+	}
+	ans, err := col.AskWhere(c.Request.Context(), req.Question, req.K, req.Where, nil)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -172,7 +230,7 @@ func (h *handler) ask(c *gin.Context) {
 // line (gin's own SSE writer drops a leading space, so it is not used).
 // The request's context is the upstream call's: a client that disconnects
 // cancels the model call.
-func (h *handler) askStream(c *gin.Context, req AskRequest) {
+func (h *handler) askStream(c *gin.Context, col Collection, req AskRequest) {
 	started := false
 	send := func(event string, v any) error {
 		b, err := json.Marshal(v)
@@ -193,7 +251,7 @@ func (h *handler) askStream(c *gin.Context, req AskRequest) {
 		c.Writer.Flush()
 		return c.Request.Context().Err()
 	}
-	ans, err := h.cfg.Service.AskWhere(c.Request.Context(), req.Question, req.K, req.Where, func(s grounded.Sentence) error {
+	ans, err := col.AskWhere(c.Request.Context(), req.Question, req.K, req.Where, func(s grounded.Sentence) error {
 		return send("sentence", s)
 	})
 	switch {
@@ -220,7 +278,12 @@ func (h *handler) search(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	hits, err := h.cfg.Service.SearchWhere(c.Request.Context(), req.Query, req.K, req.Where)
+	col, err := h.collection(c, req.Collection, false)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	hits, err := col.SearchWhere(c.Request.Context(), req.Query, req.K, req.Where)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -230,6 +293,8 @@ func (h *handler) search(c *gin.Context) {
 
 func (h *handler) checkText(field, s string) error {
 	switch {
+	case !utf8.ValidString(s):
+		return grounded.Errorf(grounded.EINVALID, "%s is not valid UTF-8", field)
 	case strings.TrimSpace(s) == "":
 		return grounded.Errorf(grounded.EINVALID, "%s is empty", field)
 	case len(s) > h.cfg.MaxQuestionBytes:
@@ -241,9 +306,15 @@ func (h *handler) checkText(field, s string) error {
 // decode reads one JSON object into v, strictly: unknown fields, trailing
 // data, an empty body and a body over the limit are errors with codes.
 func decode(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	body, err := io.ReadAll(r)
+	if err == nil && !utf8.Valid(body) {
+		return grounded.Errorf(grounded.EINVALID, "request body is not valid UTF-8 (byte %d)", len(body)-len(validPrefix(body)))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	if err == nil {
+		err = dec.Decode(v)
+	}
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
 			err = errors.New("trailing data after the JSON object")
@@ -271,6 +342,18 @@ func decode(r io.Reader, v any) error {
 		return grounded.Errorf(grounded.EINVALID, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return grounded.Errorf(grounded.EINVALID, "request body: %v", err)
+}
+
+// validPrefix returns the longest prefix of b that is valid UTF-8.
+func validPrefix(b []byte) []byte {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return b[:i]
+		}
+		i += n
+	}
+	return b
 }
 
 func jsonKind(goKind string) string {

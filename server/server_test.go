@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,12 +39,117 @@ type fakeService struct {
 	AskFn    func(ctx context.Context, question string, k int) (*grounded.Answer, error)
 	SearchFn func(ctx context.Context, query string, k int) ([]grounded.Hit, error)
 
+	Chunks int // reported by Len
+
 	mu     sync.Mutex
 	calls  []call
 	wheres []grounded.Filter
+	docs   map[string]*grounded.Document
 }
 
-var _ server.Service = (*fakeService)(nil)
+var (
+	_ server.Collection  = (*fakeService)(nil)
+	_ server.Collections = (*fakeSet)(nil)
+)
+
+// fakeSet holds fake collections by name; only those listed exist.
+type fakeSet struct {
+	mu   sync.Mutex
+	cols map[string]server.Collection
+}
+
+// only is a fakeSet whose one collection, "default", is svc.
+func only(svc server.Collection) *fakeSet {
+	return &fakeSet{cols: map[string]server.Collection{"default": svc}}
+}
+
+func (s *fakeSet) Collection(name string, create bool) (server.Collection, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.cols[name]; ok {
+		return c, nil
+	}
+	if strings.ContainsAny(name, " /") {
+		return nil, grounded.Errorf(grounded.EINVALID, "collection name %q is not valid", name)
+	}
+	if !create {
+		return nil, grounded.Errorf(grounded.ENOTFOUND, "collection %q does not exist", name)
+	}
+	c := &fakeService{}
+	s.cols[name] = c
+	return c, nil
+}
+
+func (s *fakeSet) Names() ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := slices.Sorted(maps.Keys(s.cols))
+	return names, nil
+}
+
+// The document methods keep uploads in memory, by source.
+func (f *fakeService) Put(ctx context.Context, up grounded.Upload) (*grounded.PutResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.docs == nil {
+		f.docs = map[string]*grounded.Document{}
+	}
+	hash := fmt.Sprintf("%x", sha256.Sum256(up.Data))
+	id := fmt.Sprintf("%x", sha256.Sum256([]byte(up.Source)))[:16]
+	outcome := "added"
+	if old, ok := f.docs[id]; ok {
+		outcome = "updated"
+		if old.ContentHash == hash {
+			outcome = "unchanged"
+		}
+	}
+	d := &grounded.Document{ID: id, Source: up.Source, Title: up.Title, Format: up.Format, Text: string(up.Data), ContentHash: hash, Version: hash[:16], Chunks: 1}
+	f.docs[id] = d
+	meta := *d
+	meta.Text = ""
+	return &grounded.PutResult{Outcome: outcome, Document: &meta}, nil
+}
+
+func (f *fakeService) Documents(ctx context.Context, after string, limit int) ([]grounded.Document, int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var all []grounded.Document
+	for _, d := range f.docs {
+		m := *d
+		m.Text = ""
+		all = append(all, m)
+	}
+	slices.SortFunc(all, func(a, b grounded.Document) int { return strings.Compare(a.Source, b.Source) })
+	out := []grounded.Document{}
+	for _, d := range all {
+		if d.Source > after && len(out) < limit {
+			out = append(out, d)
+		}
+	}
+	return out, len(all), nil
+}
+
+func (f *fakeService) Document(ctx context.Context, id string) (*grounded.Document, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d, ok := f.docs[id]; ok {
+		c := *d
+		return &c, nil
+	}
+	return nil, grounded.Errorf(grounded.ENOTFOUND, "document %q is not in the collection", id)
+}
+
+func (f *fakeService) Delete(ctx context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.docs[id]; !ok {
+		return grounded.Errorf(grounded.ENOTFOUND, "document %q is not in the collection", id)
+	}
+	delete(f.docs, id)
+	return nil
+}
+
+func (f *fakeService) Len() int { return f.Chunks }
 
 func (f *fakeService) record(c call) {
 	f.mu.Lock()
@@ -129,10 +235,11 @@ func cannedHits() []grounded.Hit {
 	}
 }
 
-// newTestServer starts the API over svc with cfg (its Service is replaced).
+// newTestServer starts the API over svc, the default collection, with cfg
+// (its Collections is replaced).
 func newTestServer(t *testing.T, cfg server.Config, svc *fakeService) *httptest.Server {
 	t.Helper()
-	cfg.Service = svc
+	cfg.Collections = only(svc)
 	ts := httptest.NewServer(server.New(cfg))
 	t.Cleanup(ts.Close)
 	return ts
@@ -454,16 +561,16 @@ func TestSearchNoResults(t *testing.T) {
 func TestHealthz(t *testing.T) {
 	tests := []struct {
 		name   string
-		chunks func() int
+		chunks int
 		want   map[string]any
 	}{
-		{"with chunks", func() int { return 99 }, map[string]any{"status": "ok", "chunks": float64(99)}},
-		{"without chunks", nil, map[string]any{"status": "ok"}},
+		{"with chunks", 99, map[string]any{"status": "ok", "chunks": float64(99)}},
+		{"empty", 0, map[string]any{"status": "ok", "chunks": float64(0)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			svc := &fakeService{}
-			ts := newTestServer(t, server.Config{Chunks: tt.chunks}, svc)
+			svc := &fakeService{Chunks: tt.chunks}
+			ts := newTestServer(t, server.Config{}, svc)
 			resp, body := do(t, ts, "GET", "/healthz", "")
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status = %d, want 200; body %s", resp.StatusCode, body)
@@ -529,7 +636,7 @@ func FuzzAskBody(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	svc := &fakeService{Answer: cannedAnswer(), Hits: cannedHits()}
-	h := server.New(server.Config{Service: svc, MaxBodyBytes: 4096, MaxQuestionBytes: 256})
+	h := server.New(server.Config{Collections: only(svc), MaxBodyBytes: 4096, MaxQuestionBytes: 256})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, path := range []string{"/v1/ask", "/v1/search"} {
 			rec := httptest.NewRecorder()
@@ -573,7 +680,7 @@ func TestLogsOneLinePerRequest(t *testing.T) {
 		}
 		return cannedAnswer(), nil
 	}}
-	h := server.New(server.Config{Service: svc, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	h := server.New(server.Config{Collections: only(svc), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	requests := []struct {
 		method, path, body string
 		want               string

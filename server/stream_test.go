@@ -120,9 +120,9 @@ func (f *streamFake) AskWhere(ctx context.Context, q string, k int, _ grounded.F
 	}
 }
 
-func newStreamServer(t *testing.T, svc server.Service) string {
+func newStreamServer(t *testing.T, svc server.Collection) string {
 	t.Helper()
-	ts := newTestServerFor(t, server.New(server.Config{Service: svc}))
+	ts := newTestServerFor(t, server.New(server.Config{Collections: only(svc)}))
 	return ts
 }
 

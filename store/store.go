@@ -282,11 +282,46 @@ func (s *Store) Document(ctx context.Context, id string) (*grounded.Document, er
 	if err != nil {
 		return nil, fmt.Errorf("read document %s: %w", id, err)
 	}
-	d.IngestedAt = time.Unix(0, at)
+	d.IngestedAt = time.Unix(0, at).UTC()
 	if err := json.Unmarshal([]byte(sections), &d.Sections); err != nil {
 		return nil, fmt.Errorf("read document %s: sections: %w", id, err)
 	}
+	d.Version = grounded.VersionOf(d.ContentHash)
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM chunks WHERE doc_id = ?`, id).Scan(&d.Chunks); err != nil {
+		return nil, fmt.Errorf("read document %s: %w", id, err)
+	}
 	return d, nil
+}
+
+// Documents lists up to limit documents in source order, starting after
+// the source after ("" starts at the first), without their text and
+// sections but with their chunk counts; total counts all documents.
+func (s *Store) Documents(ctx context.Context, after string, limit int) (docs []grounded.Document, total int, err error) {
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM documents`).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("list documents: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT d.id, d.source, d.title, d.format, d.content_hash, d.ingested_at,
+		(SELECT count(*) FROM chunks c WHERE c.doc_id = d.id)
+		FROM documents d WHERE d.source > ? ORDER BY d.source LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list documents: %w", err)
+	}
+	defer rows.Close()
+	docs = []grounded.Document{}
+	for rows.Next() {
+		var d grounded.Document
+		var at int64
+		if err := rows.Scan(&d.ID, &d.Source, &d.Title, &d.Format, &d.ContentHash, &at, &d.Chunks); err != nil {
+			return nil, 0, fmt.Errorf("list documents: %w", err)
+		}
+		d.IngestedAt = time.Unix(0, at).UTC()
+		d.Version = grounded.VersionOf(d.ContentHash)
+		docs = append(docs, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list documents: %w", err)
+	}
+	return docs, total, nil
 }
 
 // ForEachChunk calls fn with every chunk (text filled in from its document)
@@ -313,9 +348,9 @@ func (s *Store) DocumentChunks(ctx context.Context, docID string) ([]grounded.Ch
 func (s *Store) forEachChunk(ctx context.Context, docID string, fn func(grounded.Chunk, []float32) error) error {
 	// Documents are read once (their text is shared by their chunks), then
 	// chunks in index order, without joining the text onto every row.
-	type docText struct{ source, title, format, text string }
+	type docText struct{ source, title, format, hash, text string }
 	docs := map[string]docText{}
-	docQuery, chunkQuery := `SELECT id, source, title, format, text FROM documents`,
+	docQuery, chunkQuery := `SELECT id, source, title, format, content_hash, text FROM documents`,
 		`SELECT doc_id, id, ord, start, "end", section, tokens, vector, location, meta FROM chunks ORDER BY doc_id, ord`
 	var args []any
 	if docID != "" {
@@ -330,7 +365,7 @@ func (s *Store) forEachChunk(ctx context.Context, docID string, fn func(grounded
 	for drows.Next() {
 		var id string
 		var d docText
-		if err := drows.Scan(&id, &d.source, &d.title, &d.format, &d.text); err != nil {
+		if err := drows.Scan(&id, &d.source, &d.title, &d.format, &d.hash, &d.text); err != nil {
 			drows.Close()
 			return fmt.Errorf("read documents: %w", err)
 		}
@@ -367,6 +402,7 @@ func (s *Store) forEachChunk(ctx context.Context, docID string, fn func(grounded
 			return fmt.Errorf("read chunks: chunk %s has range [%d,%d) outside its document (%d bytes)", c.ID, c.Start, c.End, len(d.text))
 		}
 		c.Source, c.Title, c.Format, c.Text = d.source, d.title, d.format, d.text[c.Start:c.End]
+		c.Version = grounded.VersionOf(d.hash)
 		v, err := decodeVector(vec)
 		if err != nil {
 			return fmt.Errorf("read chunk %s: %w", c.ID, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer"
+	"github.com/groundedhq/grounded/collection"
 	"github.com/groundedhq/grounded/ingest"
 	"github.com/groundedhq/grounded/server"
 )
@@ -44,27 +45,30 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("ingest: %w", err)
 		}
 	}
-	a, err := openApp(ctx, common.data, common.emb)
+	a, err := openApp(ctx, appOptions{common: common, create: true, load: ingest.LoadOptions{Table: table}})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	a.load = ingest.LoadOptions{Table: table}
 	var sum ingest.Summary
 	if *sync {
-		sum, err = a.syncPath(ctx, paths[0], stdout, stderr, nil)
+		sum, err = a.syncPath(ctx, paths[0], stdout, stderr)
 	} else {
-		sum, err = a.ingestPaths(ctx, paths, stderr)
+		sum, err = a.col.Ingest(ctx, paths, reportFailures(stderr))
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, sum)
-	docs, chunks, err := a.store.Counts(ctx)
+	docs, chunks, err := a.col.Counts(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "index %s: %d documents, %d chunks\n", a.dir, docs, chunks)
+	where := a.dir
+	if a.col.Name() != collection.Default {
+		where += " (collection " + a.col.Name() + ")"
+	}
+	fmt.Fprintf(stdout, "index %s: %d documents, %d chunks\n", where, docs, chunks)
 	return nil
 }
 
@@ -110,22 +114,8 @@ func (q *queryFlags) register(fs *flag.FlagSet) {
 // openServing opens the app with its index loaded, filling an empty data
 // folder from the default corpus first.
 func openServing(ctx context.Context, common commonFlags, llm llmFlags, stderr io.Writer) (*app, error) {
-	a, err := openApp(ctx, common.data, common.emb)
+	a, err := openApp(ctx, appOptions{common: common, llm: llm})
 	if err != nil {
-		return nil, err
-	}
-	if llm.kind != "" && llm.kind != "extractive" {
-		if _, err := a.pipeline(stderr); err != nil { // builds the tokenizer that packs prompts
-			a.Close()
-			return nil, err
-		}
-	}
-	countTokens := func(s string) int { return (len(s) + 3) / 4 }
-	if a.chunker != nil {
-		countTokens = a.chunker.CountTokens
-	}
-	if err := llm.apply(&a.answerCfg, a.analyzer, countTokens); err != nil {
-		a.Close()
 		return nil, err
 	}
 	if err := a.ensureCorpus(ctx, stderr); err != nil {
@@ -320,7 +310,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if llm.kind != "" && llm.kind != "extractive" {
 		reqTimeout = max(reqTimeout, 3*llm.timeout+10*time.Second)
 	}
-	h := server.New(server.Config{Service: a.answers, Chunks: a.index.Len, Logger: logger, RequestTimeout: reqTimeout})
+	// Every collection's index is loaded before the server takes requests.
+	names, err := a.set.Names()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		col, err := a.set.Get(name)
+		if err == nil {
+			err = col.LoadIndex(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("collection %s: %w", name, err)
+		}
+	}
+	h := server.New(server.Config{Collections: collections{a.set}, Logger: logger, RequestTimeout: reqTimeout})
 	if *watch != "" {
 		if _, err := os.Stat(*watch); err != nil {
 			return fmt.Errorf("--watch: %w", err)
@@ -329,7 +333,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("--watch: %w", err)
 		}
-		w := &watcher{a: a, root: abs, interval: max(*watchEvery, 100*time.Millisecond), log: logger}
+		w := &watcher{col: a.col, root: abs, interval: max(*watchEvery, 100*time.Millisecond), log: logger}
 		wctx, stopWatch := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); w.run(wctx) }()

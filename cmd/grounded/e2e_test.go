@@ -394,7 +394,7 @@ func newHTTPServer(t *testing.T) (*httptest.Server, *app) {
 	if !strings.Contains(stderr.String(), "ingesting the built-in default corpus") {
 		t.Errorf("openServing on an empty folder did not say it ingested the default corpus: %q", stderr.String())
 	}
-	ts := httptest.NewServer(server.New(server.Config{Service: a.answers, Chunks: a.index.Len}))
+	ts := httptest.NewServer(server.New(server.Config{Collections: collections{a.set}}))
 	t.Cleanup(ts.Close)
 	return ts, a
 }

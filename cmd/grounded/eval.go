@@ -13,6 +13,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer"
+	"github.com/groundedhq/grounded/collection"
 	"github.com/groundedhq/grounded/eval"
 	"github.com/groundedhq/grounded/ingest"
 	"github.com/groundedhq/grounded/retrieval"
@@ -60,12 +61,12 @@ func (t *tuningFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&t.noNeg, "no-negation-check", false, "turn off the negation check")
 }
 
-func (t *tuningFlags) apply(a *app) {
-	a.bm25.K1 = t.k1
-	a.bm25.B = t.b
-	a.fusion.LexicalWeight, a.fusion.VectorWeight, a.fusion.K = t.lexW, t.vecW, t.rrfK
-	a.rm3 = retrieval.RM3Params{FeedbackDocs: t.rm3Docs, FeedbackTerms: t.rm3Terms, OriginalWeight: t.rm3Weight}
-	a.answerCfg = answer.Config{MinCoverage: t.minCoverage, K: t.k, NoTypeCheck: t.noType, NoNameCheck: t.noName, NoNegationCheck: t.noNeg}
+func (t *tuningFlags) apply(cfg *collection.Config) {
+	cfg.BM25.K1 = t.k1
+	cfg.BM25.B = t.b
+	cfg.Fusion.LexicalWeight, cfg.Fusion.VectorWeight, cfg.Fusion.K = t.lexW, t.vecW, t.rrfK
+	cfg.RM3 = retrieval.RM3Params{FeedbackDocs: t.rm3Docs, FeedbackTerms: t.rm3Terms, OriginalWeight: t.rm3Weight}
+	cfg.Answer = answer.Config{MinCoverage: t.minCoverage, K: t.k, NoTypeCheck: t.noType, NoNameCheck: t.noName, NoNegationCheck: t.noNeg}
 }
 
 func cmdEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -131,17 +132,12 @@ func evalIndex(ctx context.Context, tune tuningFlags, files fstest.MapFS, prefix
 	if err != nil {
 		return nil, ingest.Summary{}, err
 	}
-	a, err := openApp(ctx, tmp, embedderFlags{})
+	a, err := openApp(ctx, appOptions{common: commonFlags{data: tmp}, tune: &tune})
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, ingest.Summary{}, err
 	}
-	tune.apply(a)
-	p, err := a.pipeline(stderr)
-	var sum ingest.Summary
-	if err == nil {
-		sum, err = p.FS(ctx, files, prefix)
-	}
+	sum, err := a.col.IngestFS(ctx, files, prefix, reportFailures(stderr))
 	if err == nil {
 		err = a.loadIndex(ctx)
 	}

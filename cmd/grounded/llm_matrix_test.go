@@ -981,7 +981,7 @@ func TestLLMStreamOverHTTP(t *testing.T) {
 		t.Fatalf("openServing: %v\nstderr: %s", err, stderr.String())
 	}
 	t.Cleanup(func() { a.Close() })
-	ts := httptest.NewServer(server.New(server.Config{Service: a.answers, Chunks: a.index.Len}))
+	ts := httptest.NewServer(server.New(server.Config{Collections: collections{a.set}}))
 	t.Cleanup(ts.Close)
 	t.Cleanup(m.releaseAll)
 	body := `{"question": ` + jsonText(imagesQuestion) + `, "stream": true}`

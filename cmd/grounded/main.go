@@ -116,12 +116,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // commonFlags are the flags every command shares: the data folder and the
 // embedder that builds (and must keep building) its vectors.
 type commonFlags struct {
-	data string
-	emb  embedderFlags
+	data       string
+	collection string
+	emb        embedderFlags
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.data, "data", envOr("GROUNDED_DATA", "grounded-data"), "index folder")
+	fs.StringVar(&c.collection, "collection", envOr("GROUNDED_COLLECTION", "default"), "collection (a separate index inside the data folder)")
 	c.emb.register(fs)
 }
 

@@ -2,25 +2,25 @@ package main
 
 import (
 	"context"
-	"io"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/groundedhq/grounded/collection"
 	"github.com/groundedhq/grounded/ingest"
 )
 
 // watcher keeps the served index in sync with a folder while serving. It
 // polls the folder's file names, sizes and modification times; when they
 // change, it waits for one quiet interval (debounce), then runs the same
-// sync as `ingest --sync` and applies each changed document to the live
+// sync as `ingest --sync`, which applies each changed document to the live
 // index in one step (retrieval.Index.Add replaces a document's chunks under
 // its lock), so a query sees a document's old version or its new one,
 // never a mix or half of it.
 type watcher struct {
-	a        *app
+	col      *collection.Collection
 	root     string
 	interval time.Duration
 	log      *slog.Logger
@@ -93,35 +93,16 @@ func (w *watcher) run(ctx context.Context) {
 	}
 }
 
-// sync runs ingest --sync and applies its changes to the live index.
+// sync runs ingest --sync; the collection applies each change to the live
+// index one whole document at a time.
 func (w *watcher) sync(ctx context.Context) {
-	var changed []ingest.FileResult
-	sum, err := w.a.syncPath(ctx, w.root, io.Discard, io.Discard, func(r ingest.FileResult) {
-		switch r.Outcome {
-		case ingest.Added, ingest.Updated, ingest.Removed:
-			changed = append(changed, r)
-		}
-	})
+	sum, err := w.col.Sync(ctx, w.root, nil)
 	if err != nil {
 		w.log.Error("watch: sync failed", "root", w.root, "err", err)
 		return
 	}
-	for _, r := range changed {
-		id := ingest.DocID(r.Source)
-		if r.Outcome == ingest.Removed {
-			err = w.a.index.RemoveDocument(ctx, id)
-		} else {
-			chunks, vecs, lerr := w.a.store.DocumentChunks(ctx, id)
-			if err = lerr; err == nil {
-				err = w.a.index.Add(ctx, chunks, vecs)
-			}
-		}
-		if err != nil {
-			w.log.Error("watch: update index", "source", r.Source, "err", err)
-		}
-	}
-	if len(changed) > 0 || sum.Failed > 0 {
-		w.log.Info("watch: synced", "root", w.root, "added", sum.Added, "updated", sum.Updated, "removed", sum.Removed, "failed", sum.Failed, "chunks", w.a.index.Len())
+	if sum.Added+sum.Updated+sum.Removed > 0 || sum.Failed > 0 {
+		w.log.Info("watch: synced", "root", w.root, "collection", w.col.Name(), "added", sum.Added, "updated", sum.Updated, "removed", sum.Removed, "failed", sum.Failed, "chunks", w.col.Len())
 	}
 	if w.synced != nil {
 		select {

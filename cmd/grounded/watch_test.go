@@ -25,7 +25,7 @@ func TestWatchKeepsTheServedIndexInSync(t *testing.T) {
 	}
 	defer a.Close()
 	synced := make(chan ingest.Summary)
-	w := &watcher{a: a, root: dir, interval: 20 * time.Millisecond, log: slog.New(slog.NewTextHandler(io.Discard, nil)), synced: synced}
+	w := &watcher{col: a.col, root: dir, interval: 20 * time.Millisecond, log: slog.New(slog.NewTextHandler(io.Discard, nil)), synced: synced}
 	done := make(chan struct{})
 	go func() { defer close(done); w.run(ctx) }()
 	defer func() { cancel(); <-done }()
