@@ -258,12 +258,22 @@ func (ix *Index) SearchFilter(ctx context.Context, query string, k int, filter g
 		keep = func(slot int32) bool { return filter.Match(ix.chunks[slot]) }
 	}
 	terms := ix.an.Terms(query)
+	vecs, err := ix.emb.Embed(ctx, []string{query})
+	if err != nil {
+		return nil, fmt.Errorf("search: embed query: %w", err)
+	}
+	if len(vecs) != 1 {
+		return nil, fmt.Errorf("search: embed query: embedder %s returned %d vectors for 1 text", ix.emb.Name, len(vecs))
+	}
+	// One read lock over both retrievers and the fusion: a document
+	// replaced meanwhile is seen wholly old or wholly new, never as the
+	// old version's lexical hits mixed with the new one's vectors.
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
 	var lexHits []scored
 	var vecHits []vector.Match
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		ix.mu.RLock()
-		defer ix.mu.RUnlock()
 		lexHits = ix.lex.search(terms, depth, keep)
 		if ix.rm3.FeedbackDocs > 0 && len(lexHits) > 0 {
 			lexHits = ix.lex.searchWeighted(ix.expand(terms, lexHits), depth, keep)
@@ -271,13 +281,7 @@ func (ix *Index) SearchFilter(ctx context.Context, query string, k int, filter g
 		return nil
 	})
 	g.Go(func() error {
-		vecs, err := ix.emb.Embed(gctx, []string{query})
-		if err != nil {
-			return fmt.Errorf("embed query: %w", err)
-		}
-		if len(vecs) != 1 {
-			return fmt.Errorf("embed query: embedder %s returned %d vectors for 1 text", ix.emb.Name, len(vecs))
-		}
+		var err error
 		vecHits, err = ix.vec.Query(gctx, vecs[0], vecDepth)
 		return err
 	})
@@ -285,8 +289,6 @@ func (ix *Index) SearchFilter(ctx context.Context, query string, k int, filter g
 		return nil, fmt.Errorf("search: %w", err)
 	}
 
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
 	fused := map[int32]*grounded.Hit{}
 	get := func(slot int32) *grounded.Hit {
 		h := fused[slot]
