@@ -272,6 +272,8 @@ type SearchResult struct {
 	End         int     `json:"end"`
 	LexicalRank int     `json:"lexical_rank"`
 	VectorRank  int     `json:"vector_rank"`
+	Location    string  `json:"location,omitempty"`
+	Version     string  `json:"version,omitempty"`
 }
 
 // Results converts hits to search results.
@@ -280,7 +282,7 @@ func Results(hits []Hit) []SearchResult {
 	for i, h := range hits {
 		out[i] = SearchResult{
 			ChunkID: h.ID, DocID: h.DocID, Source: h.Source, Title: h.Title, Section: h.Section,
-			Text: h.Text, Score: h.Score, Start: h.Start, End: h.End,
+			Text: h.Text, Score: h.Score, Start: h.Start, End: h.End, Location: h.Location, Version: h.Version,
 			LexicalRank: h.LexicalRank, VectorRank: h.VectorRank,
 		}
 	}
