@@ -41,15 +41,22 @@ type posting struct {
 }
 
 // lexical is an in-memory inverted index scored with BM25. Slots are dense
-// chunk numbers; removed slots are tombstoned and skipped.
+// chunk numbers; removed slots are tombstoned and skipped, and their
+// postings dropped once they are half of all postings. Document frequencies
+// count live chunks only, so replacing a document leaves every idf exactly
+// as if it had been indexed once (in a small collection a stale df would
+// swing idf far, not nudge it).
 type lexical struct {
 	params   BM25Params
 	terms    map[string]int32
 	postings [][]posting
+	df       []int32 // live chunks holding each term
 	docLen   []int32
 	live     []bool
 	nLive    int
 	sumLen   int64
+	total    int // postings held
+	dead     int // postings of removed slots
 	scratch  sync.Pool // *[]float32 accumulators of len(docLen)
 }
 
@@ -69,8 +76,11 @@ func (l *lexical) add(slot int32, terms []string) {
 			id = int32(len(l.postings))
 			l.terms[t] = id
 			l.postings = append(l.postings, nil)
+			l.df = append(l.df, 0)
 		}
 		l.postings[id] = append(l.postings[id], posting{slot, n})
+		l.df[id]++
+		l.total++
 	}
 	l.docLen = append(l.docLen, int32(len(terms)))
 	l.live = append(l.live, true)
@@ -78,30 +88,60 @@ func (l *lexical) add(slot int32, terms []string) {
 	l.sumLen += int64(len(terms))
 }
 
-// remove tombstones slot.
-func (l *lexical) remove(slot int32) {
-	if int(slot) < len(l.live) && l.live[slot] {
-		l.live[slot] = false
-		l.nLive--
-		l.sumLen -= int64(l.docLen[slot])
+// remove tombstones slot, whose terms (as add got them) are given.
+func (l *lexical) remove(slot int32, terms []string) {
+	if int(slot) >= len(l.live) || !l.live[slot] {
+		return
+	}
+	l.live[slot] = false
+	l.nLive--
+	l.sumLen -= int64(l.docLen[slot])
+	seen := make(map[string]bool, len(terms))
+	for _, t := range terms {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		if id, ok := l.terms[t]; ok {
+			l.df[id]--
+			l.dead++
+		}
+	}
+	if l.dead > 4096 && 2*l.dead > l.total {
+		l.compact()
 	}
 }
 
-// df returns the number of live chunks holding term. Tombstoned postings
-// are counted until compaction; the difference only nudges idf.
-func (l *lexical) df(term string) int {
+// compact drops the postings of removed slots.
+func (l *lexical) compact() {
+	for id, ps := range l.postings {
+		kept := ps[:0]
+		for _, p := range ps {
+			if l.live[p.slot] {
+				kept = append(kept, p)
+			}
+		}
+		clear(ps[len(kept):])
+		l.postings[id] = slices.Clip(kept)
+	}
+	l.total -= l.dead
+	l.dead = 0
+}
+
+// docFreq returns the number of live chunks holding term.
+func (l *lexical) docFreq(term string) int {
 	id, ok := l.terms[term]
 	if !ok {
 		return 0
 	}
-	return len(l.postings[id])
+	return int(l.df[id])
 }
 
 // idf is Lucene's BM25 idf: ln(1 + (N - df + 0.5) / (df + 0.5)). A term that
 // is in no chunk gets the idf of df=0, the largest there is.
 func (l *lexical) idf(term string) float64 {
 	n := float64(l.nLive)
-	df := float64(min(l.df(term), l.nLive))
+	df := float64(min(l.docFreq(term), l.nLive))
 	return math.Log(1 + (n-df+0.5)/(df+0.5))
 }
 

@@ -221,7 +221,8 @@ func (ix *Index) removeLocked(ctx context.Context, docID string) error {
 		return err
 	}
 	for i, s := range slots {
-		ix.lex.remove(s)
+		c := ix.chunks[s]
+		ix.lex.remove(s, ix.an.Terms(c.Heading()+"\n"+c.Text))
 		delete(ix.slots, ids[i])
 		ix.chunks[s] = grounded.Chunk{}
 	}

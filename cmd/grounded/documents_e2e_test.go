@@ -91,7 +91,7 @@ func TestDocumentsAPI(t *testing.T) {
 	if st := call(t, ts, "POST", "/v1/documents?collection=support", ct, body, &put); st != http.StatusCreated || put.Outcome != "added" {
 		t.Fatalf("upload: %d %+v", st, put)
 	}
-	v1 := put.Document
+	v1 := *put.Document // a copy: put is decoded into again
 	if v1.Source != "refunds.md" || v1.Chunks == 0 || v1.Version == "" || v1.Format != "markdown" {
 		t.Fatalf("uploaded document %+v", v1)
 	}
@@ -141,7 +141,7 @@ func TestDocumentsAPI(t *testing.T) {
 		t.Fatalf("the replaced version still reads as current: %d %v", st, doc.Current)
 	}
 	if st := call(t, ts, "POST", "/v1/ask", "application/json", jsonBody(map[string]any{"question": question, "collection": "support"}), &ans); st != http.StatusOK || !strings.Contains(ans.Answer, "60 days") {
-		t.Fatalf("answer after the update: %d %q", st, ans.Answer)
+		t.Fatalf("answer after the update: %d %+v", st, ans)
 	}
 
 	// Paging: one document per page, in source order, then no next cursor.
