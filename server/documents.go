@@ -314,14 +314,15 @@ func (h *handler) listDocuments(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	docs, total, err := col.Documents(c.Request.Context(), after, limit)
+	docs, total, err := col.Documents(c.Request.Context(), after, limit+1) // one more: is there a next page?
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	out := DocumentList{Documents: docs, Total: total}
-	if len(docs) == limit {
-		out.Next = base64.RawURLEncoding.EncodeToString([]byte(docs[len(docs)-1].Source))
+	if len(docs) > limit {
+		out.Documents = docs[:limit]
+		out.Next = base64.RawURLEncoding.EncodeToString([]byte(docs[limit-1].Source))
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -150,13 +150,11 @@ func TestDocumentsAPI(t *testing.T) {
 	if page.Total != 2 || len(page.Documents) != 1 || page.Documents[0].Source != "refunds.md" || page.Next == "" {
 		t.Fatalf("first page %+v", page)
 	}
-	call(t, ts, "GET", "/v1/documents?collection=support&limit=1&after="+page.Next, "", nil, &page)
-	if len(page.Documents) != 1 || page.Documents[0].Source != "shipping" {
-		t.Fatalf("second page %+v", page)
-	}
-	call(t, ts, "GET", "/v1/documents?collection=support&limit=1&after="+page.Next, "", nil, &page)
-	if len(page.Documents) != 0 || page.Next != "" {
-		t.Fatalf("past the last page %+v", page)
+	next := page.Next
+	page = server.DocumentList{}
+	call(t, ts, "GET", "/v1/documents?collection=support&limit=1&after="+next, "", nil, &page)
+	if len(page.Documents) != 1 || page.Documents[0].Source != "shipping" || page.Next != "" {
+		t.Fatalf("second (last) page %+v", page)
 	}
 
 	var cols struct{ Collections []server.CollectionInfo }
