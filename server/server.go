@@ -127,6 +127,7 @@ func New(cfg Config) http.Handler {
 	r.GET("/v1/documents", h.listDocuments)
 	r.GET("/v1/documents/:id", h.getDocument)
 	r.DELETE("/v1/documents/:id", h.deleteDocument)
+	h.openAIRoutes(r)
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, grounded.Errorf(grounded.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -239,11 +240,7 @@ func (h *handler) askStream(c *gin.Context, col Collection, req AskRequest) {
 		}
 		if !started {
 			started = true
-			hd := c.Writer.Header()
-			hd.Set("Content-Type", "text/event-stream")
-			hd.Set("Cache-Control", "no-cache")
-			hd.Set("X-Accel-Buffering", "no")
-			c.Status(http.StatusOK)
+			startEventStream(c)
 		}
 		if _, err := fmt.Fprintf(c.Writer, "event: %s\ndata: %s\n\n", event, b); err != nil {
 			return err
