@@ -83,6 +83,20 @@ type Config struct {
 	MaxQuestionBytes int
 	// RequestTimeout bounds the work of one request. Default 30 s.
 	RequestTimeout time.Duration
+	// Keys, when set, make every route under /v1/ need an API key
+	// (auth.go). Nil: the API is open.
+	Keys *Keys
+	// RateLimit is requests a second per API key, or per client address
+	// without keys (limits.go). 0: no limit.
+	RateLimit float64
+	// RateBurst is the rate limit's bucket size. Default twice RateLimit.
+	RateBurst int
+	// MaxConcurrent caps the answers (POST /v1/ask, /v1/chat/completions)
+	// made at once (limits.go). 0: no cap.
+	MaxConcurrent int
+	// MaxQueue is how many answer requests may wait for a slot, each until
+	// its deadline; past it they get 503 busy at once. 0: none wait.
+	MaxQueue int
 	// Logger receives one line per request. Default: discard.
 	Logger *slog.Logger
 }
@@ -118,6 +132,7 @@ func New(cfg Config) http.Handler {
 		cfg.Logger.Error("panic", "path", c.Request.URL.Path, "panic", fmt.Sprint(v))
 		writeError(c, grounded.Errorf(grounded.EINTERNAL, "internal error"))
 	}), h.limit)
+	r.Use(h.access()...) // auth.go, limits.go: API keys, rate limit, answer slots
 	r.GET("/healthz", h.healthz)
 	r.POST("/v1/ask", h.ask)
 	r.POST("/v1/search", h.search)
@@ -142,13 +157,19 @@ type handler struct {
 	// allow, when set, says whether the request may use a collection
 	// (API keys limited to collections): nil, or an EFORBIDDEN error.
 	allow func(c *gin.Context, collection string) error
+	rates *rateLimiter // limits.go; nil: no rate limit
+	slots *gate        // limits.go; nil: no cap on answers
 }
 
 func (h *handler) logRequests(c *gin.Context) {
 	began := time.Now()
 	c.Next()
-	h.cfg.Logger.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path,
-		"status", c.Writer.Status(), "duration_ms", time.Since(began).Milliseconds())
+	attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path,
+		"status", c.Writer.Status(), "duration_ms", time.Since(began).Milliseconds()}
+	if key := c.GetString("key"); key != "" {
+		attrs = append(attrs, "key", key) // the API key's name (auth.go)
+	}
+	h.cfg.Logger.Info("request", attrs...)
 }
 
 // limit caps the body size and the time a request may take.

@@ -288,7 +288,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var llm llmFlags
 	common.register(fs)
 	llm.register(fs)
-	addr := fs.String("addr", ":8080", "listen address")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	var access accessFlags // keys.go: API keys and limits
+	access.register(fs)
 	watch := fs.String("watch", "", "keep the index in sync with this folder while serving")
 	watchEvery := fs.Duration("watch-interval", 2*time.Second, "how often --watch looks for changes")
 	pos, err := parse(fs, args)
@@ -297,6 +299,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(pos) > 0 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, pos)
+	}
+	keys, err := access.check(*addr)
+	if err != nil {
+		return err
 	}
 	a, err := openServing(ctx, common, llm, stderr)
 	if err != nil {
@@ -324,7 +330,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("collection %s: %w", name, err)
 		}
 	}
-	h := server.New(server.Config{Collections: collections{a.set}, Logger: logger, RequestTimeout: reqTimeout})
+	cfg := server.Config{Collections: collections{a.set}, Logger: logger, RequestTimeout: reqTimeout}
+	access.apply(&cfg, keys)
+	access.logStart(logger, *addr, keys)
+	h := server.New(cfg)
 	if *watch != "" {
 		if _, err := os.Stat(*watch); err != nil {
 			return fmt.Errorf("--watch: %w", err)
