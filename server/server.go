@@ -142,6 +142,7 @@ func New(cfg Config) http.Handler {
 	r.GET("/v1/documents", h.listDocuments)
 	r.GET("/v1/documents/:id", h.getDocument)
 	r.DELETE("/v1/documents/:id", h.deleteDocument)
+	registerWeb(r) // web.go: GET / and /static/
 	h.openAIRoutes(r)
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, grounded.Errorf(grounded.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
