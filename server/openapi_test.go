@@ -64,4 +64,4 @@ func sortedKeys(m map[string]bool) []string {
 type nopCollections struct{}
 
 func (nopCollections) Collection(string, bool) (Collection, error) { return nil, nil }
-func (nopCollections) Names() ([]string, error)                   { return nil, nil }
+func (nopCollections) Names() ([]string, error)                    { return nil, nil }
