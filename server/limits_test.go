@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -212,5 +213,46 @@ func TestStreamHoldsItsSlot(t *testing.T) {
 	}
 	if resp, body := do(t, ts, "POST", "/v1/ask", `{"question": "third"}`); resp.StatusCode != 200 {
 		t.Errorf("after the stream: status %d, want 200; %s", resp.StatusCode, body)
+	}
+}
+
+// BenchmarkAccess measures what the access middleware adds to a request
+// (POST /v1/search over a fake): none, keys (a lookup hashes once and
+// compares with every key), keys with the rate limit, and the answer slots.
+func BenchmarkAccess(b *testing.B) {
+	manyKeys := func(n int) *server.Keys {
+		keys := make([]server.Key, n)
+		for i := range keys {
+			keys[i] = server.Key{Name: fmt.Sprintf("k%d", i), Secret: fmt.Sprintf("secret-%016d", i)}
+		}
+		k, err := server.NewKeys(keys)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return k
+	}
+	for _, bc := range []struct {
+		name string
+		cfg  server.Config
+	}{
+		{"open", server.Config{}},
+		{"keys=1", server.Config{Keys: manyKeys(1)}},
+		{"keys=100", server.Config{Keys: manyKeys(100)}},
+		{"keys=100+rate", server.Config{Keys: manyKeys(100), RateLimit: 1e9}},
+		{"keys=100+rate+slots", server.Config{Keys: manyKeys(100), RateLimit: 1e9, MaxConcurrent: 4, MaxQueue: 16}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			bc.cfg.Collections = only(&fakeService{Answer: cannedAnswer()})
+			h := server.New(bc.cfg)
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				req := httptest.NewRequest("POST", "/v1/ask", strings.NewReader(`{"question": "x"}`))
+				req.Header.Set("Authorization", "Bearer secret-0000000000000000")
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+			}
+		})
 	}
 }
