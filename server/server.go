@@ -99,6 +99,13 @@ type Config struct {
 	MaxQueue int
 	// Logger receives one line per request. Default: discard.
 	Logger *slog.Logger
+	// Ready says whether the server can take traffic (GET /readyz): nil
+	// when ready, else why not. Nil: ready once the default collection
+	// exists.
+	Ready func() error
+	// Generator names the answer generator for GET /readyz
+	// ("extractive", "openai/MODEL", ...).
+	Generator string
 }
 
 func (c Config) withDefaults() Config {
@@ -127,13 +134,15 @@ func New(cfg Config) http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	h := &handler{cfg: cfg}
-	r.Use(h.logRequests, gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, v any) {
-		cfg.Logger.Error("panic", "path", c.Request.URL.Path, "panic", fmt.Sprint(v))
+	h := &handler{cfg: cfg, metrics: newMetrics(cfg.Collections, cfg.Logger)}
+	r.Use(h.observe, gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, v any) {
+		h.requestLogger(c).Error("panic", "path", c.Request.URL.Path, "panic", fmt.Sprint(v))
 		writeError(c, grounded.Errorf(grounded.EINTERNAL, "internal error"))
 	}), h.limit)
 	r.Use(h.access()...) // auth.go, limits.go: API keys, rate limit, answer slots
 	r.GET("/healthz", h.healthz)
+	r.GET("/readyz", h.readyz)        // observe.go
+	r.GET("/metrics", h.serveMetrics) // metrics.go
 	r.POST("/v1/ask", h.ask)
 	r.POST("/v1/search", h.search)
 	r.GET("/v1/collections", h.listCollections)
@@ -154,23 +163,13 @@ func New(cfg Config) http.Handler {
 }
 
 type handler struct {
-	cfg Config
+	cfg     Config
+	metrics *metrics // metrics.go
 	// allow, when set, says whether the request may use a collection
 	// (API keys limited to collections): nil, or an EFORBIDDEN error.
 	allow func(c *gin.Context, collection string) error
 	rates *rateLimiter // limits.go; nil: no rate limit
 	slots *gate        // limits.go; nil: no cap on answers
-}
-
-func (h *handler) logRequests(c *gin.Context) {
-	began := time.Now()
-	c.Next()
-	attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path,
-		"status", c.Writer.Status(), "duration_ms", time.Since(began).Milliseconds()}
-	if key := c.GetString("key"); key != "" {
-		attrs = append(attrs, "key", key) // the API key's name (auth.go)
-	}
-	h.cfg.Logger.Info("request", attrs...)
 }
 
 // limit caps the body size and the time a request may take.
@@ -241,11 +240,13 @@ func (h *handler) ask(c *gin.Context) {
 		h.askStream(c, col, req)
 		return
 	}
+	began := time.Now()
 	ans, err := col.AskWhere(c.Request.Context(), req.Question, req.K, req.Where, nil)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
+	h.observeAnswer(ans, time.Since(began))
 	c.JSON(http.StatusOK, ans)
 }
 
@@ -270,6 +271,7 @@ func (h *handler) askStream(c *gin.Context, col Collection, req AskRequest) {
 		c.Writer.Flush()
 		return c.Request.Context().Err()
 	}
+	began := time.Now()
 	ans, err := col.AskWhere(c.Request.Context(), req.Question, req.K, req.Where, func(s grounded.Sentence) error {
 		return send("sentence", s)
 	})
@@ -277,12 +279,9 @@ func (h *handler) askStream(c *gin.Context, col Collection, req AskRequest) {
 	case err != nil && !started:
 		writeError(c, err)
 	case err != nil:
-		code := grounded.ErrorCode(err)
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			code = "unavailable"
-		}
-		_ = send("error", errorBody{errorDetail{code, grounded.ErrorMessage(err)}})
+		_ = send("error", streamError(c.Request.Context(), err)) // observe.go
 	default:
+		h.observeAnswer(ans, time.Since(began))
 		_ = send("answer", ans)
 	}
 }
@@ -302,11 +301,13 @@ func (h *handler) search(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	began := time.Now()
 	hits, err := col.SearchWhere(c.Request.Context(), req.Query, req.K, req.Where)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
+	h.observeSearch(time.Since(began))
 	c.JSON(http.StatusOK, SearchResponse{Results: grounded.Results(hits)})
 }
 
@@ -394,8 +395,9 @@ func Serve(ctx context.Context, addr string, handler http.Handler, grace time.Du
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	base, cancelBase := context.WithCancel(context.Background())
-	defer cancelBase()
+	// The cause tells a stream it ends because of the shutdown (observe.go).
+	base, cancelBase := context.WithCancelCause(context.Background())
+	defer cancelBase(nil)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -405,7 +407,7 @@ func Serve(ctx context.Context, addr string, handler http.Handler, grace time.Du
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
-	srv.RegisterOnShutdown(cancelBase)
+	srv.RegisterOnShutdown(func() { cancelBase(errShuttingDown) })
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/groundedhq/grounded"
@@ -293,6 +294,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	access.register(fs)
 	watch := fs.String("watch", "", "keep the index in sync with this folder while serving")
 	watchEvery := fs.Duration("watch-interval", 2*time.Second, "how often --watch looks for changes")
+	logFormat := fs.String("log-format", envOr("GROUNDED_LOG_FORMAT", "text"), "log format: text or json")
+	logLevel := fs.String("log-level", envOr("GROUNDED_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -304,12 +307,31 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	logger, err := server.NewLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return fmt.Errorf("%w: %s", errUsage, grounded.ErrorMessage(err))
+	}
 	a, err := openServing(ctx, common, llm, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	// GET /readyz: ready once every index is loaded and a configured model
+	// has its settings (openApp checked them; the model is not called).
+	var loaded atomic.Bool
+	generator := "extractive"
+	if llm.kind != "" && llm.kind != "extractive" {
+		generator = llm.kind + "/" + llm.model
+	}
+	isReady := func() error {
+		switch {
+		case !loaded.Load():
+			return errors.New("loading the indexes")
+		case generator != "extractive" && strings.TrimSpace(llm.model) == "":
+			return errors.New("no model named: set --llm-model")
+		}
+		return nil
+	}
 	// A model call may take its timeout three times over (two retries); the
 	// request's own deadline must leave it that room.
 	reqTimeout := 30 * time.Second
@@ -330,7 +352,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("collection %s: %w", name, err)
 		}
 	}
-	cfg := server.Config{Collections: collections{a.set}, Logger: logger, RequestTimeout: reqTimeout}
+	loaded.Store(true)
+	cfg := server.Config{Collections: collections{a.set}, Logger: logger, RequestTimeout: reqTimeout,
+		Ready: isReady, Generator: generator}
 	access.apply(&cfg, keys)
 	access.logStart(logger, *addr, keys)
 	h := server.New(cfg)
