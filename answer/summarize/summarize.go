@@ -1,0 +1,172 @@
+// Package summarize makes cited summaries of passages: of one document, of
+// several, or of the passages retrieved for a topic. It takes plain inputs
+// (chunks with their text and offsets, an optional language model, a support
+// check, a token counter) and never the store or the index.
+//
+// The offline default is extractive (lexrank.go): the most central,
+// non-redundant sentences of the passages, quoted exactly and each cited.
+// With a language model it is map-reduce (mapreduce.go): the model writes
+// cited sentences per group of numbered passages, then combines them citing
+// the original passage numbers, and every final sentence must pass the
+// support check against the passages it cites. When the model fails, the
+// extractive summary is returned with the reason.
+package summarize
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/answer"
+	"github.com/groundedhq/grounded/answer/support"
+	"github.com/groundedhq/grounded/internal/textproc"
+)
+
+// Config wires a Summarizer. Zero fields take the defaults.
+type Config struct {
+	// Analyzer turns sentences into terms. Default: a new one.
+	Analyzer *textproc.Analyzer
+	// LLM, when set, summarizes by map-reduce; nil: extractive.
+	LLM *grounded.LLM
+	// Support checks each of the model's final sentences against the
+	// passages it cites. Default: answer/support with its defaults.
+	Support answer.SupportFunc
+	// CountTokens measures prompt text. Default: 4 bytes a token.
+	CountTokens func(string) int
+	// PassageTokens is the budget of one map prompt's passages, and of the
+	// reduce prompt's notes. Default 3000.
+	PassageTokens int
+	// ReplyTokens is one model reply's budget. Default 600.
+	ReplyTokens int
+	// FlagUnsupported keeps the model's unsupported sentences, marked,
+	// instead of dropping them.
+	FlagUnsupported bool
+	// MaxCandidates bounds the sentences the extractive ranking compares
+	// pairwise (see lexrank.go). Default 2000.
+	MaxCandidates int
+	// Parallel is how many map calls run at once. Default 4.
+	Parallel int
+}
+
+// Summarizer makes summaries. It is safe for concurrent use.
+type Summarizer struct {
+	cfg Config
+	an  *textproc.Analyzer
+}
+
+// New returns a Summarizer.
+func New(cfg Config) *Summarizer {
+	if cfg.Analyzer == nil {
+		cfg.Analyzer = textproc.NewAnalyzer()
+	}
+	if cfg.Support == nil {
+		chk := support.New(cfg.Analyzer, support.Config{})
+		cfg.Support = func(sentence string, passages []string) answer.SupportResult {
+			r := chk.Check(sentence, passages)
+			return answer.SupportResult{Score: r.Score, Supported: r.Supported, Passage: r.Passage, Start: r.Start, End: r.End, Reason: r.Reason}
+		}
+	}
+	if cfg.CountTokens == nil {
+		cfg.CountTokens = func(s string) int { return (len(s) + 3) / 4 }
+	}
+	if cfg.PassageTokens <= 0 {
+		cfg.PassageTokens = 3000
+	}
+	if cfg.ReplyTokens <= 0 {
+		cfg.ReplyTokens = 600
+	}
+	if cfg.MaxCandidates <= 0 {
+		cfg.MaxCandidates = 2000
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 4
+	}
+	return &Summarizer{cfg: cfg, an: cfg.Analyzer}
+}
+
+// Input is what one summary is made from.
+type Input struct {
+	// Chunks are the passages: each one's Text is its document's
+	// Text[Start:End]. They may overlap and come in any order; the summary
+	// reads them by source, then by position.
+	Chunks []grounded.Chunk
+	// Length is the number of sentences wanted; 0 means
+	// grounded.DefaultSummaryLength, more than grounded.MaxSummaryLength is
+	// capped.
+	Length int
+	// Query, when set, is the topic the passages were retrieved for: the
+	// extractive ranking leans toward it and the model is told it.
+	Query string
+}
+
+// Summarize summarizes in.Chunks. Errors: only the context's (a cancelled
+// or timed-out model call); a model that fails otherwise is replaced by
+// the extractive summary, with FallbackReason.
+func (s *Summarizer) Summarize(ctx context.Context, in Input) (*grounded.Summary, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	chunks := slices.Clone(in.Chunks)
+	slices.SortStableFunc(chunks, func(a, b grounded.Chunk) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.DocID, b.DocID), cmp.Compare(a.Start, b.Start), cmp.Compare(a.End, b.End))
+	})
+	length := in.Length
+	if length <= 0 {
+		length = grounded.DefaultSummaryLength
+	}
+	length = min(length, grounded.MaxSummaryLength)
+	docs := map[string]bool{}
+	for _, c := range chunks {
+		docs[c.DocID] = true
+	}
+	cov := grounded.SummaryCoverage{Documents: len(docs), Chunks: len(chunks)}
+	if s.cfg.LLM != nil && len(chunks) > 0 {
+		sum, err := s.mapReduce(ctx, chunks, length, in.Query)
+		if err == nil {
+			sum.Coverage.Documents, sum.Coverage.Chunks = cov.Documents, cov.Chunks
+			return sum, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		sum = s.extractive(chunks, length, in.Query)
+		sum.Coverage.Documents, sum.Coverage.Chunks = cov.Documents, cov.Chunks
+		sum.FallbackReason = err.Error()
+		return sum, nil
+	}
+	sum := s.extractive(chunks, length, in.Query)
+	sum.Coverage.Documents, sum.Coverage.Chunks = cov.Documents, cov.Chunks
+	return sum, nil
+}
+
+// render joins sentences and their markers into the summary text.
+func render(sents []grounded.Sentence) string {
+	parts := make([]string, len(sents))
+	for i, st := range sents {
+		var b strings.Builder
+		b.WriteString(st.Text)
+		b.WriteByte(' ')
+		for _, n := range st.Citations {
+			b.WriteString("[" + strconv.Itoa(n) + "]")
+		}
+		if !st.Supported {
+			b.WriteString(" (unsupported)")
+		}
+		parts[i] = b.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
+
+// citation is citation n: quote, at byte start of its document, with the
+// heading and location of chunk c, which holds it or its start.
+func citation(n int, c grounded.Chunk, quote string, start int, score float64) grounded.Citation {
+	return grounded.Citation{
+		N: n, DocID: c.DocID, Source: c.Source, Title: c.Title, Section: c.Section, Location: c.Location,
+		Version: c.Version, Quote: quote, Start: start, End: start + len(quote), Score: round3(score),
+	}
+}
