@@ -26,6 +26,13 @@ Usage:
   grounded eval retrieval --beir DIR [--json] [--limit N]
   grounded eval qa --squad FILE [--json] [--limit N] [--half tune|confirm]
   grounded eval support --claims FILE [--corpus FILE] [--json] [--threshold X]
+  grounded batch  --in FILE.jsonl --out FILE.jsonl [--concurrency N] [--retry-errors]
+                  [--collection C] [LLM FLAGS]
+                                                run a file of jobs, one JSON object a line:
+                                                {"id":"q1","op":"ask","question":"..."}; ops
+                                                ask, search, summarize, extract; one result
+                                                line per id, appended and synced; run it
+                                                again to resume (ids in --out are skipped)
 
 Flags may come before or after the words of a query or question.
 
@@ -106,6 +113,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, args, stdout, stderr)
 	case "eval":
 		return cmdEval(ctx, args, stdout, stderr)
+	case "batch":
+		return cmdBatch(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
