@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strings"
@@ -141,6 +142,7 @@ func New(cfg Config) http.Handler {
 	}), h.limit)
 	r.Use(h.access()...) // auth.go, limits.go: API keys, rate limit, answer slots
 	r.GET("/healthz", h.healthz)
+	r.GET("/openapi.json", h.openapi)
 	r.GET("/readyz", h.readyz)        // observe.go
 	r.GET("/metrics", h.serveMetrics) // metrics.go
 	r.POST("/v1/ask", h.ask)
@@ -175,8 +177,19 @@ type handler struct {
 // limit caps the body size and the time a request may take.
 func (h *handler) limit(c *gin.Context) {
 	maxBody := h.cfg.MaxBodyBytes
-	if c.Request.URL.Path == "/v1/documents" && c.Request.Method == http.MethodPost {
+	upload := c.Request.URL.Path == "/v1/documents" && c.Request.Method == http.MethodPost
+	if upload {
 		maxBody = h.cfg.MaxUploadBytes
+	}
+	// JSON routes take JSON: a body sent as a form (curl -d without -H)
+	// or as text is refused with a hint, not half-read.
+	if c.Request.Method == http.MethodPost && !upload {
+		if ct := c.GetHeader("Content-Type"); ct != "" {
+			if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
+				writeError(c, grounded.Errorf(grounded.EUNSUPPORTED, "Content-Type %q is not accepted here: send application/json (curl: --json or -H 'Content-Type: application/json')", ct))
+				return
+			}
+		}
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), h.cfg.RequestTimeout)
