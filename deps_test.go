@@ -25,6 +25,7 @@ func TestImportBoundaries(t *testing.T) {
 		"github.com/pkoukk/tiktoken-go":      mod + "/ingest",
 		"modernc.org/sqlite":                 mod + "/store",
 		"github.com/tmc/langchaingo/llms/":   mod + "/provider",
+		"github.com/prometheus/":             mod + "/server",
 	}
 	adapters := []string{"/ingest", "/store", "/retrieval", "/answer", "/server", "/provider"}
 	adapterOf := func(p string) string {

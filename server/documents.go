@@ -45,6 +45,7 @@ func (h *handler) collection(c *gin.Context, body string, create bool) (Collecti
 	if name == "" {
 		name = DefaultCollection
 	}
+	c.Set(ctxCollection, name) // for the request's log line
 	if h.allow != nil {
 		if err := h.allow(c, name); err != nil {
 			return nil, err

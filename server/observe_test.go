@@ -132,9 +132,9 @@ func TestRequestLogJSON(t *testing.T) {
 	}
 	want := []map[string]any{
 		{"level": "INFO", "method": "POST", "route": "/v1/ask", "path": "/v1/ask", "status": 200.0, "request_id": "ask-1", "collection": "default"},
-		{"level": "INFO", "method": "GET", "route": "/v1/documents/:id", "path": "/v1/documents/abc123", "status": 404.0, "request_id": "doc-1", "collection": ""},
+		{"level": "INFO", "method": "GET", "route": "/v1/documents/:id", "path": "/v1/documents/abc123", "status": 404.0, "request_id": "doc-1", "collection": "default"},
 		{"level": "INFO", "method": "GET", "route": "unmatched", "path": "/nowhere/at/all", "status": 404.0, "collection": ""},
-		{"level": "ERROR", "method": "POST", "route": "/v1/ask", "path": "/v1/ask", "status": 500.0, "request_id": "boom-1", "collection": ""},
+		{"level": "ERROR", "method": "POST", "route": "/v1/ask", "path": "/v1/ask", "status": 500.0, "request_id": "boom-1", "collection": "default"},
 	}
 	for i, line := range lines {
 		for k, v := range want[i] {

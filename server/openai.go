@@ -310,7 +310,11 @@ func (h *handler) chatCompletions(c *gin.Context) {
 		h.chatStream(c, ch)
 		return
 	}
+	began := time.Now()
 	ans, err := ch.col.AskWhere(c.Request.Context(), ch.query, 0, ch.where, nil)
+	if err == nil {
+		h.observeAnswer(ans, time.Since(began))
+	}
 	if err != nil {
 		writeError(c, err)
 		return
@@ -608,6 +612,7 @@ func (h *handler) chatStream(c *gin.Context, ch *chat) {
 		streamed.WriteString(text)
 		return write(chunk(ChatDelta{Content: &text}, nil))
 	}
+	began := time.Now()
 	ans, err := ch.col.AskWhere(c.Request.Context(), ch.query, 0, ch.where, func(st grounded.Sentence) error {
 		text := sentenceText(st)
 		if streamed.Len() > 0 {
@@ -627,6 +632,7 @@ func (h *handler) chatStream(c *gin.Context, ch *chat) {
 		_ = write(errorBody{errorDetail{code, grounded.ErrorMessage(err)}})
 		return
 	}
+	h.observeAnswer(ans, time.Since(began))
 	// The rest of the content: all of it when nothing was streamed; what
 	// the streamed sentences lack; or, when the answer replaces them (an
 	// abstention or the extractive fallback after the model broke off), the

@@ -105,6 +105,9 @@ type streamFake struct {
 
 func (f *streamFake) AskWhere(ctx context.Context, q string, k int, _ grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
 	if err := emit(grounded.Sentence{Text: "First.", Citations: []int{1}, Supported: true}); err != nil {
+		if f.canceled != nil {
+			f.canceled <- ctx.Err() // the client left while the sentence was written
+		}
 		return nil, err
 	}
 	if f.fail != nil {
