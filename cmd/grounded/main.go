@@ -22,7 +22,10 @@ Usage:
                                                 ingest files and folders (recursively)
   grounded search [--data DIR] [-k N] [--json] QUERY
   grounded ask    [--data DIR] [-k N] [--json] [--stream] [LLM FLAGS] QUESTION
-  grounded serve  [--data DIR] [--addr :8080] [--watch DIR] [LLM FLAGS]
+  grounded serve  [--data DIR] [--addr 127.0.0.1:8080] [--api-keys FILE | --allow-no-keys]
+                  [SERVER FLAGS] [--watch DIR] [LLM FLAGS]
+                                                the HTTP API, the OpenAI-compatible chat API
+                                                and the web page (http://127.0.0.1:8080/)
   grounded eval retrieval --beir DIR [--json] [--limit N]
   grounded eval qa --squad FILE [--json] [--limit N] [--half tune|confirm]
   grounded eval support --claims FILE [--corpus FILE] [--json] [--threshold X]
@@ -39,16 +42,38 @@ Flags may come before or after the words of a query or question.
   --data DIR   index folder; default $GROUNDED_DATA, else ./grounded-data.
                When it holds no index, ask, search and serve first ingest the
                default corpus built into the binary and say so on stderr.
+  --collection NAME   the collection (a separate index in the data folder)
+               to work on; default "default"; ingest creates it  $GROUNDED_COLLECTION
   -k N         passages to retrieve (search: results to show); default 5, at most 100
   --json       print one JSON object
   --where K=V  search, ask: only passages whose field K is V (repeatable):
                source, title, section, location, doc_id, type (markdown,
                text, html, pdf, docx, csv, jsonl) or a CSV/JSONL column;
                V ending in * matches a prefix
-  --addr ADDR  where serve listens; default :8080
+  --addr ADDR  where serve listens; default 127.0.0.1:8080
   --stream     ask: print each sentence as soon as it passed its support check
   --watch DIR  serve: keep the index in sync with DIR (polled every
                --watch-interval, default 2s)
+
+Server (serve):
+  --api-keys FILE          JSON {"keys": [{"name", "key", "collections"?}]}; every
+                           /v1 route then needs Authorization: Bearer KEY
+                                                $GROUNDED_API_KEYS_FILE
+  --allow-no-keys          serve without keys on a non-loopback address
+                                                $GROUNDED_ALLOW_NO_KEYS
+  --rate-limit N           requests/s per key (per client address without
+                           keys); 0 turns it off; default 20  $GROUNDED_RATE_LIMIT
+  --rate-burst M           default twice --rate-limit         $GROUNDED_RATE_BURST
+  --max-concurrent N       answers (ask, chat) at once; 0: no cap; default
+                           max(4, 2 x cores)                  $GROUNDED_MAX_CONCURRENT
+  --max-queue M            answer requests waiting for a slot, then 503;
+                           default 4 x --max-concurrent       $GROUNDED_MAX_QUEUE
+  --max-upload-mb N        default 32                         $GROUNDED_MAX_UPLOAD_MB
+  --max-question-bytes N   default 4096                       $GROUNDED_MAX_QUESTION_BYTES
+  --request-timeout D      default 30s; with a model 3 x --llm-timeout + 10s
+                                                $GROUNDED_REQUEST_TIMEOUT
+  --log-format text|json   default text         $GROUNDED_LOG_FORMAT
+  --log-level debug|info|warn|error             $GROUNDED_LOG_LEVEL
 
 Answer generator (ask, serve), default: the offline extractive answerer.
   --llm extractive|openai|ollama|anthropic      $GROUNDED_LLM
