@@ -55,8 +55,8 @@ type lexical struct {
 	live     []bool
 	nLive    int
 	sumLen   int64
-	total    int // postings held
-	dead     int // postings of removed slots
+	total    int       // postings held
+	dead     int       // postings of removed slots
 	scratch  sync.Pool // *[]float32 accumulators of len(docLen)
 }
 
