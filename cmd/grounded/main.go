@@ -26,6 +26,12 @@ Usage:
                   [SERVER FLAGS] [--watch DIR] [LLM FLAGS]
                                                 the HTTP API, the OpenAI-compatible chat API
                                                 and the web page (http://127.0.0.1:8080/)
+  grounded extract --schema FILE (--doc ID | --source PATH) [--json] [LLM FLAGS]
+                                                typed fields of one document, each with
+                                                its exact evidence, or null with a reason
+  grounded summarize (--doc ID | --source PATH[*] | --query TEXT) [--length N] [--json] [LLM FLAGS]
+                                                a cited summary of documents (PATH* matches a
+                                                prefix; flags repeatable) or of a topic
   grounded eval retrieval --beir DIR [--json] [--limit N]
   grounded eval qa --squad FILE [--json] [--limit N] [--half tune|confirm]
   grounded eval support --claims FILE [--corpus FILE] [--json] [--threshold X]
@@ -138,6 +144,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, args, stdout, stderr)
 	case "eval":
 		return cmdEval(ctx, args, stdout, stderr)
+	case "extract":
+		return cmdExtract(ctx, args, stdout, stderr)
 	case "batch":
 		return cmdBatch(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
