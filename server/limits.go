@@ -24,7 +24,8 @@ import (
 //     "rate_limited" with Retry-After: the whole seconds until a token is
 //     due, at least 1. The client address is the connection's: behind a
 //     reverse proxy every client shares the proxy's bucket.
-//   - Generations (POST /v1/ask, POST /v1/chat/completions): at most
+//   - Generations (POST /v1/ask, /v1/chat/completions, /v1/summarize,
+//     /v1/extract): at most
 //     Config.MaxConcurrent run at once, a stream until its last event.
 //     Config.MaxQueue more wait, each until its request's deadline; past the
 //     queue a request is refused at once with 503 "busy" and Retry-After: 1.
@@ -199,7 +200,14 @@ func (rl *rateLimiter) len() int {
 // isGeneration says whether the request makes an answer: the routes that
 // the cap on concurrent generations covers.
 func isGeneration(r *http.Request) bool {
-	return r.Method == http.MethodPost && (r.URL.Path == "/v1/ask" || r.URL.Path == "/v1/chat/completions")
+	if r.Method != http.MethodPost {
+		return false
+	}
+	switch r.URL.Path {
+	case "/v1/ask", "/v1/chat/completions", "/v1/summarize", "/v1/extract":
+		return true
+	}
+	return false
 }
 
 // generationSlot holds one of the generation slots while the request runs,
