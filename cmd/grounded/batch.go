@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/batch"
@@ -135,12 +136,80 @@ type (
 		K     int             `json:"k"`
 		Where grounded.Filter `json:"where"`
 	}
+	// extractJob gives the schema inline or as a file, and one document.
+	extractJob struct {
+		Schema     json.RawMessage `json:"schema"`
+		SchemaFile string          `json:"schema_file"`
+		DocID      string          `json:"doc_id"`
+		Source     string          `json:"source"`
+	}
 )
+
+// summaryRequest reads a summarize job: the fields of POST /v1/summarize,
+// save collection (a batch runs in its --collection).
+func summaryRequest(fields json.RawMessage) (grounded.SummaryRequest, error) {
+	var j server.SummarizeRequest
+	if err := batch.Decode(fields, &j); err != nil {
+		return grounded.SummaryRequest{}, err
+	}
+	if j.Collection != "" {
+		return grounded.SummaryRequest{}, grounded.Errorf(grounded.EINVALID, "a job cannot name a collection: the batch runs in its --collection")
+	}
+	req := grounded.SummaryRequest{DocIDs: j.DocIDs, Sources: j.Sources, Query: j.Query, K: j.K, Length: j.Length, Where: j.Where}
+	if j.DocID != "" {
+		req.DocIDs = append([]string{j.DocID}, req.DocIDs...)
+	}
+	if j.Source != "" {
+		req.Sources = append([]string{j.Source}, req.Sources...)
+	}
+	return req, nil
+}
+
+// schemaCache parses each schema_file once per run (jobs share schemas).
+type schemaCache struct {
+	base string // the folder a relative schema_file is read from
+	mu   sync.Mutex
+	seen map[string]schemaOrErr
+}
+
+type schemaOrErr struct {
+	schema *grounded.Schema
+	err    error
+}
+
+// schema returns the job's schema: inline, or read from its file.
+func (c *schemaCache) schema(j extractJob) (*grounded.Schema, error) {
+	switch {
+	case len(j.Schema) > 0 && j.SchemaFile != "":
+		return nil, grounded.Errorf(grounded.EINVALID, "give schema or schema_file, not both")
+	case len(j.Schema) > 0:
+		return grounded.ParseSchema(j.Schema)
+	case j.SchemaFile == "":
+		return nil, grounded.Errorf(grounded.EINVALID, "an extract job needs schema (an object) or schema_file")
+	}
+	path := j.SchemaFile
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(c.base, path)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.seen[path]; ok {
+		return r.schema, r.err
+	}
+	s, err := readSchema(path) // extract.go
+	if err != nil && grounded.ErrorCode(err) == grounded.EINTERNAL {
+		err = grounded.Errorf(grounded.EINVALID, "%v", err) // a file that cannot be read is the job's fault
+	}
+	c.seen[path] = schemaOrErr{s, err}
+	return s, err
+}
 
 // batchHandlers are the ops a batch job may name. base is the folder a
 // relative schema_file is read from. What counts as an abstention: an
-// answer with abstained true.
+// answer with abstained true, a summary with no sentence, an extraction
+// whose every field is null.
 func batchHandlers(a *app, base string) map[string]batch.Handler {
+	schemas := &schemaCache{base: base, seen: map[string]schemaOrErr{}}
 	return map[string]batch.Handler{
 		"ask": func(ctx context.Context, fields json.RawMessage) (any, bool, error) {
 			var j askJob
@@ -163,6 +232,36 @@ func batchHandlers(a *app, base string) map[string]batch.Handler {
 				return nil, false, err
 			}
 			return server.SearchResponse{Results: grounded.Results(hits)}, false, nil
+		},
+		"summarize": func(ctx context.Context, fields json.RawMessage) (any, bool, error) {
+			req, err := summaryRequest(fields)
+			if err != nil {
+				return nil, false, err
+			}
+			sum, err := a.col.Summarize(ctx, req)
+			if err != nil {
+				return nil, false, err
+			}
+			return sum, len(sum.Sentences) == 0, nil
+		},
+		"extract": func(ctx context.Context, fields json.RawMessage) (any, bool, error) {
+			var j extractJob
+			if err := batch.Decode(fields, &j); err != nil {
+				return nil, false, err
+			}
+			schema, err := schemas.schema(j)
+			if err != nil {
+				return nil, false, err
+			}
+			x, err := a.col.Extract(ctx, grounded.ExtractRequest{Schema: schema, DocID: j.DocID, Source: j.Source})
+			if err != nil {
+				return nil, false, err
+			}
+			none := true
+			for _, f := range x.Fields {
+				none = none && f.Value == nil
+			}
+			return x, none, nil
 		},
 	}
 }

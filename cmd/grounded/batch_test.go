@@ -108,7 +108,7 @@ func TestBatchCommand(t *testing.T) {
 			t.Errorf("%s: %+v, want error %s", id, l, code)
 		}
 	}
-	if !strings.Contains(lines["typo"].Error.Message, "questoin") || !strings.Contains(lines["op"].Error.Message, "ask, search") {
+	if !strings.Contains(lines["typo"].Error.Message, "questoin") || !strings.Contains(lines["op"].Error.Message, "ask, extract, search, summarize") {
 		t.Errorf("error messages do not name the problem: %q, %q", lines["typo"].Error.Message, lines["op"].Error.Message)
 	}
 	if want := "batch: 12 jobs: 4 ok (1 abstained), 8 errors, 0 skipped (already done); "; !strings.HasPrefix(stdout, want) {
@@ -304,4 +304,75 @@ func jsonEqual(t *testing.T, a, b json.RawMessage) bool {
 	xa, _ := json.Marshal(x)
 	ya, _ := json.Marshal(y)
 	return bytes.Equal(xa, ya)
+}
+
+func TestBatchSummarizeAndExtract(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	schema := `{"fields": [{"name": "weights_memory", "type": "number", "description": "How many gigabytes does a seventy billion parameter model need for its weights?"}, {"name": "mascot", "type": "string", "description": "What is the project's mascot animal?"}]}`
+	if err := os.MkdirAll(filepath.Join(dir, "schemas"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "schemas", "cost.json"), []byte(schema), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	input := strings.Join([]string{
+		`{"id": "sum-doc", "op": "summarize", "source": "corpus/retrieval-grounding.md", "length": 3}`,
+		`{"id": "sum-query", "op": "summarize", "query": "image generation", "length": 2}`,
+		`{"id": "sum-none", "op": "summarize", "source": "corpus/nope.md"}`,
+		`{"id": "sum-two", "op": "summarize", "source": "corpus/fine-tuning.md", "query": "both"}`,
+		`{"id": "sum-collection", "op": "summarize", "query": "models", "collection": "other"}`,
+		`{"id": "x-inline", "op": "extract", "source": "corpus/cost-trade-offs.md", "schema": ` + schema + `}`,
+		`{"id": "x-file", "op": "extract", "source": "corpus/cost-trade-offs.md", "schema_file": "schemas/cost.json"}`,
+		`{"id": "x-nothing", "op": "extract", "source": "corpus/fine-tuning.md", "schema": {"fields": [{"name": "mascot", "type": "string", "description": "What is the project's mascot animal?"}]}}`,
+		`{"id": "x-no-file", "op": "extract", "source": "corpus/cost-trade-offs.md", "schema_file": "schemas/missing.json"}`,
+		`{"id": "x-no-doc", "op": "extract", "doc_id": "0000", "schema_file": "schemas/cost.json"}`,
+		`{"id": "x-bad-schema", "op": "extract", "source": "corpus/cost-trade-offs.md", "schema": {"fields": [{"name": "a", "type": "colour"}]}}`,
+	}, "\n") + "\n"
+	in := filepath.Join(dir, "jobs.jsonl")
+	out := filepath.Join(dir, "out.jsonl")
+	if err := os.WriteFile(in, []byte(input), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _ := mustRunCLI(t, "batch", "--data", data, "--in", in, "--out", out)
+	lines, _ := readBatchOutput(t, out)
+	for _, id := range []string{"sum-doc", "sum-query"} {
+		var s grounded.Summary
+		decodeStrict(t, string(lines[id].Result), &s)
+		if len(s.Sentences) == 0 || len(s.Citations) == 0 {
+			t.Errorf("%s: %+v", id, s)
+		}
+		for _, c := range s.Citations {
+			checkSpan(t, id+" citation", c.Source, c.Start, c.End, c.Quote)
+		}
+	}
+	for _, id := range []string{"x-inline", "x-file"} {
+		var x grounded.Extraction
+		decodeStrict(t, string(lines[id].Result), &x)
+		f := x.Field("weights_memory")
+		if x.Source != "corpus/cost-trade-offs.md" || f == nil || f.Value == nil || f.Evidence == nil {
+			t.Fatalf("%s: %s", id, lines[id].Result)
+		}
+		checkSpan(t, id+" evidence", f.Evidence.Source, f.Evidence.Start, f.Evidence.End, f.Evidence.Quote)
+		if m := x.Field("mascot"); m == nil || m.Value != nil {
+			t.Errorf("%s: mascot %+v, want null", id, m)
+		}
+	}
+	if string(lines["x-inline"].Result) != string(lines["x-file"].Result) {
+		t.Errorf("the inline schema and the schema file differ:\n%s\n%s", lines["x-inline"].Result, lines["x-file"].Result)
+	}
+	errs := map[string]string{"sum-none": grounded.ENOTFOUND, "sum-two": grounded.EINVALID, "sum-collection": grounded.EINVALID,
+		"x-no-file": grounded.EINVALID, "x-no-doc": grounded.ENOTFOUND, "x-bad-schema": grounded.EINVALID}
+	for id, code := range errs {
+		if l := lines[id]; l.OK || l.Error == nil || l.Error.Code != code {
+			t.Errorf("%s: %+v, want error %s", id, l, code)
+		}
+	}
+	if !strings.Contains(lines["x-no-file"].Error.Message, "missing.json") {
+		t.Errorf("x-no-file: %q does not name the file", lines["x-no-file"].Error.Message)
+	}
+	// x-nothing extracts no field: an abstention, like no other job here.
+	if want := "batch: 11 jobs: 5 ok (1 abstained), 6 errors"; !strings.HasPrefix(stdout, want) {
+		t.Errorf("summary %q, want it to start %q", stdout, want)
+	}
 }
