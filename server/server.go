@@ -154,6 +154,7 @@ func New(cfg Config) http.Handler {
 	r.GET("/v1/documents/:id", h.getDocument)
 	r.DELETE("/v1/documents/:id", h.deleteDocument)
 	r.POST("/v1/extract", h.extract)
+	r.POST("/v1/summarize", h.summarize)
 	registerWeb(r) // web.go: GET / and /static/
 	h.openAIRoutes(r)
 	r.NoRoute(func(c *gin.Context) {

@@ -144,6 +144,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, args, stdout, stderr)
 	case "eval":
 		return cmdEval(ctx, args, stdout, stderr)
+	case "summarize":
+		return cmdSummarize(ctx, args, stdout, stderr)
 	case "extract":
 		return cmdExtract(ctx, args, stdout, stderr)
 	case "batch":
