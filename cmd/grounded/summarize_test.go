@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/groundedhq/grounded"
@@ -227,4 +228,49 @@ func TestSummarizeHTTP(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d %s", tc.body, status, resp, tc.status, tc.code)
 		}
 	}
+}
+
+// TestSummarizeWithOpenAICompatibleModel: the collection's model config
+// reaches the summarizer; its sentences are checked against the passages
+// they cite, and a model that is down leaves the extractive summary.
+func TestSummarizeWithOpenAICompatibleModel(t *testing.T) {
+	var status atomic.Int32
+	ts := openAIServer(t, &status, func(p string) string {
+		n := citeWhere(p, "cannot generate images")
+		return "A large language model on its own generates text and cannot generate images [" + n + "]. " +
+			"It was invented in 1847 by Ada Lovelace [" + n + "]."
+	})
+	dir := filepath.Join(t.TempDir(), "data")
+	args := []string{"summarize", "--data", dir, "--source", "corpus/choosing-a-generative-model.md", "--llm", "openai", "--llm-url", ts.URL + "/v1", "--llm-model", "test-model"}
+
+	out, _ := mustRunCLI(t, append(args, "--json")...)
+	var sum grounded.Summary
+	decodeStrict(t, out, &sum)
+	if sum.Generator != "openai" || sum.Model != "test-model" || sum.FallbackReason != "" || sum.Usage == nil || sum.Usage.CompletionTokens != 42 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if len(sum.Sentences) != 1 || len(sum.Unsupported) != 1 || !strings.Contains(sum.Unsupported[0].Text, "1847") || strings.Contains(sum.Summary, "1847") {
+		t.Fatalf("want the supported sentence kept and the invented one dropped: %q / %+v", sum.Summary, sum.Unsupported)
+	}
+	if len(sum.Citations) != 1 || sum.Citations[0].N != sum.Sentences[0].Citations[0] {
+		t.Fatalf("citations %+v for %+v", sum.Citations, sum.Sentences)
+	}
+	checkSpan(t, "model summary citation", sum.Citations[0].Source, sum.Citations[0].Start, sum.Citations[0].End, sum.Citations[0].Quote)
+	if sum.Coverage.ChunksSummarized != sum.Coverage.Chunks || sum.Coverage.SentencesConsidered != 2 {
+		t.Errorf("coverage %+v", sum.Coverage)
+	}
+
+	text, _ := mustRunCLI(t, args...)
+	if !strings.Contains(text, "dropped, not supported by its sources") || !strings.Contains(text, "\nSources:\n[") {
+		t.Errorf("text output:\n%s", text)
+	}
+
+	status.Store(http.StatusServiceUnavailable)
+	out, _ = mustRunCLI(t, append(args, "--json", "--llm-timeout", "2s")...)
+	var fb grounded.Summary
+	decodeStrict(t, out, &fb)
+	if fb.Generator != "extractive" || fb.FallbackReason == "" {
+		t.Fatalf("want the extractive summary with a fallback reason, got %+v", fb)
+	}
+	checkSummary(t, &fb, grounded.DefaultSummaryLength)
 }
