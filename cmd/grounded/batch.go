@@ -253,7 +253,7 @@ func batchHandlers(a *app, base string) map[string]batch.Handler {
 			if err != nil {
 				return nil, false, err
 			}
-			x, err := a.col.Extract(ctx, grounded.ExtractRequest{Schema: schema, DocID: j.DocID, Source: j.Source})
+			x, err := extractResolving(ctx, a.col, grounded.ExtractRequest{Schema: schema, DocID: j.DocID, Source: j.Source})
 			if err != nil {
 				return nil, false, err
 			}

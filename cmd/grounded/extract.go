@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/collection"
 )
 
 // maxSchemaBytes bounds the schema file read by extract.
@@ -57,17 +58,7 @@ func cmdExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := a.ensureCorpus(ctx, stderr); err != nil {
 		return err
 	}
-	req := grounded.ExtractRequest{Schema: schema, DocID: *docID, Source: *source}
-	x, err := a.col.Extract(ctx, req)
-	if grounded.ErrorCode(err) == grounded.ENOTFOUND && *source != "" {
-		// Ingested files are stored under their absolute path.
-		if abs, aerr := filepath.Abs(*source); aerr == nil && abs != *source {
-			req.Source = abs
-			if x2, err2 := a.col.Extract(ctx, req); grounded.ErrorCode(err2) != grounded.ENOTFOUND {
-				x, err = x2, err2
-			}
-		}
-	}
+	x, err := extractResolving(ctx, a.col, grounded.ExtractRequest{Schema: schema, DocID: *docID, Source: *source})
 	if err != nil {
 		return err
 	}
@@ -177,4 +168,19 @@ func formatValue(v any, unit string) string {
 		return x
 	}
 	return fmt.Sprint(v)
+}
+
+// extractResolving extracts, retrying a source that is not found as an
+// absolute path: ingested files are stored under their absolute paths.
+func extractResolving(ctx context.Context, col *collection.Collection, req grounded.ExtractRequest) (*grounded.Extraction, error) {
+	x, err := col.Extract(ctx, req)
+	if grounded.ErrorCode(err) == grounded.ENOTFOUND && req.Source != "" {
+		if abs, aerr := filepath.Abs(req.Source); aerr == nil && abs != req.Source {
+			req.Source = abs
+			if x2, err2 := col.Extract(ctx, req); grounded.ErrorCode(err2) != grounded.ENOTFOUND {
+				return x2, err2
+			}
+		}
+	}
+	return x, err
 }
