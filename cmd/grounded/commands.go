@@ -115,12 +115,8 @@ func (q *queryFlags) register(fs *flag.FlagSet) {
 // openServing opens the app with its index loaded, filling an empty data
 // folder from the default corpus first.
 func openServing(ctx context.Context, common commonFlags, llm llmFlags, stderr io.Writer) (*app, error) {
-	a, err := openApp(ctx, appOptions{common: common, llm: llm})
+	a, err := openStore(ctx, common, llm, stderr)
 	if err != nil {
-		return nil, err
-	}
-	if err := a.ensureCorpus(ctx, stderr); err != nil {
-		a.Close()
 		return nil, err
 	}
 	if err := a.loadIndex(ctx); err != nil {
