@@ -86,7 +86,10 @@ fi
 SERVE_FLAGS=(--data "$DATA" --addr 127.0.0.1:0)
 # A per-client rate limit would answer the load with 429s: turn it off where
 # serve has one.
-if "$BIN" serve -h 2>&1 | grep -q -- '--rate-limit'; then
+# (serve -h exits 2, so its text is captured first: under pipefail a pipe
+# into grep would read as a failure.)
+SERVE_HELP=$("$BIN" serve -h 2>&1 || true)
+if [[ $SERVE_HELP == *--rate-limit* ]]; then
 	SERVE_FLAGS+=(--rate-limit 0)
 fi
 # SERVE_ARGS adds flags of your own (split on spaces).
