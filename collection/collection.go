@@ -255,18 +255,33 @@ func (c *Collection) loadLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Chunks go to the index in batches cut at document boundaries, so a
+	// large collection is never held twice in memory while it loads.
+	const batch = 4096
 	var chunks []grounded.Chunk
 	var vecs [][]float32
+	flush := func() error {
+		if err := ix.Add(ctx, chunks, vecs); err != nil {
+			return fmt.Errorf("load index %s: %w", c.name, err)
+		}
+		chunks, vecs = chunks[:0], vecs[:0]
+		return nil
+	}
 	err = c.store.ForEachChunk(ctx, func(ch grounded.Chunk, v []float32) error {
+		if len(chunks) >= batch && ch.DocID != chunks[len(chunks)-1].DocID {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 		chunks = append(chunks, ch)
 		vecs = append(vecs, v)
 		return nil
 	})
+	if err == nil && len(chunks) > 0 {
+		err = flush()
+	}
 	if err != nil {
 		return err
-	}
-	if err := ix.Add(ctx, chunks, vecs); err != nil {
-		return fmt.Errorf("load index %s: %w", c.name, err)
 	}
 	c.mu.Lock()
 	c.index, c.answers = ix, answer.New(ix, cfg.Analyzer, cfg.Answer)
