@@ -281,3 +281,31 @@ func TestQueriesSeeWholeDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSmallCollectionAnswers: a collection of one short document answers a
+// question it covers, though the question has a word ("many") no chunk has
+// (see retrieval.IDFPrior).
+func TestSmallCollectionAnswers(t *testing.T) {
+	ctx := context.Background()
+	col, err := openSet(t, t.TempDir()).Create("support")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := col.Put(ctx, grounded.Upload{Source: "refunds.md", Data: []byte("# Refunds\n\nRefunds are paid within 14 days of the return.\n")}); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := col.AskWhere(ctx, "Within how many days are refunds paid?", 5, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Abstained || !strings.Contains(ans.Answer, "14 days") {
+		t.Fatalf("answer %+v", ans)
+	}
+	ans, err = col.AskWhere(ctx, "What is the capital of France?", 5, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ans.Abstained {
+		t.Fatalf("answered an unrelated question: %+v", ans)
+	}
+}

@@ -7,6 +7,7 @@ package retrieval
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -230,13 +231,24 @@ func (ix *Index) removeLocked(ctx context.Context, docID string) error {
 	return nil
 }
 
-// IDF returns the BM25 idf of an index term; a term in no chunk gets the
-// largest idf there is.
+// IDF says how informative a term is, for the answer checks (BM25 ranking
+// does not use it): BM25's idf, computed as if the index also held
+// IDFPrior chunks without the term. In a large index the prior changes
+// little; in a small collection (a support team's five documents) it keeps
+// a question word that no chunk has ("how many") from outweighing every
+// word the chunks share with the question, which made such collections
+// abstain on questions they answer. A term in no chunk gets the largest
+// idf there is.
 func (ix *Index) IDF(term string) float64 {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return ix.lex.idf(term)
+	n := float64(ix.lex.nLive + IDFPrior)
+	df := float64(min(ix.lex.docFreq(term), ix.lex.nLive))
+	return math.Log(1 + (n-df+0.5)/(df+0.5))
 }
+
+// IDFPrior is the number of term-less chunks IDF assumes besides the index's.
+const IDFPrior = 1000
 
 // Search returns the k best chunks for query, by reciprocal rank fusion of
 // BM25 and vector similarity. The two retrievers run concurrently.

@@ -403,18 +403,19 @@ func TestIDF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := ix.IDF("anything"), math.Log(2); math.Abs(got-want) > 1e-12 {
-		t.Errorf("IDF on an empty index = %v, want ln 2 = %v", got, want)
+	const prior = retrieval.IDFPrior // chunks without the term, besides the index's
+	if got, want := ix.IDF("anything"), math.Log(1+(prior+0.5)/0.5); math.Abs(got-want) > 1e-12 {
+		t.Errorf("IDF on an empty index = %v, want %v", got, want)
 	}
 	add(t, ix, energy...)
 	if ix.Analyzer() != an {
 		t.Error("Analyzer() is not the configured analyzer")
 	}
-	// N = 3: electricity is in all three chunks, wind in one.
+	// N = 3 (+ the prior): electricity is in all three chunks, wind in one.
 	common, rare, unseen := ix.IDF(an.Term("electricity")), ix.IDF(an.Term("wind")), ix.IDF("zebra")
-	wantCommon := math.Log(1 + (3-3+0.5)/(3+0.5))
-	wantRare := math.Log(1 + (3-1+0.5)/(1+0.5))
-	wantUnseen := math.Log(1 + (3+0.5)/0.5)
+	wantCommon := math.Log(1 + (prior+3-3+0.5)/(3+0.5))
+	wantRare := math.Log(1 + (prior+3-1+0.5)/(1+0.5))
+	wantUnseen := math.Log(1 + (prior+3+0.5)/0.5)
 	for _, c := range []struct {
 		name      string
 		got, want float64
