@@ -68,7 +68,9 @@ func TestCurl(t *testing.T) {
 		t.Fatalf("stream: %q", stream)
 	}
 	// curl -d without --json sends a form: refused with a hint.
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	decode(curl("-d", `{"question": "x"}`, base+"/v1/ask"), &e)
 	if e.Error.Code != grounded.EUNSUPPORTED || !strings.Contains(e.Error.Message, "--json") {
 		t.Fatalf("form body: %+v", e)
