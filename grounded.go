@@ -135,6 +135,16 @@ type Answer struct {
 	// Withdrawn counts sentences that were streamed before the model failed
 	// and that this answer (the extractive fallback) replaces.
 	Withdrawn int `json:"withdrawn_sentences,omitempty"`
+	// Timing says where the answer's time went.
+	Timing *Timing `json:"timing,omitempty"`
+}
+
+// Timing splits an answer's time: retrieving the passages, then writing
+// and checking the answer (the model call with its retries, the support
+// checks, or the extractive answerer).
+type Timing struct {
+	RetrievalMs  float64 `json:"retrieval_ms"`
+	GenerationMs float64 `json:"generation_ms"`
 }
 
 // Sentence is one sentence of a generated answer with the passages it cites

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/internal/textproc"
@@ -213,16 +214,24 @@ func (s *Service) AskWhere(ctx context.Context, question string, k int, where gr
 	if len(qTerms) == 0 {
 		return abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence), nil
 	}
+	began := time.Now()
 	hits, err := s.search.SearchFilter(ctx, question, k, where)
 	if err != nil {
 		return nil, fmt.Errorf("ask: %w", err)
+	}
+	retrieved := time.Now()
+	timing := func(ans *grounded.Answer) *grounded.Answer {
+		if ans != nil {
+			ans.Timing = &grounded.Timing{RetrievalMs: ms(retrieved.Sub(began)), GenerationMs: ms(time.Since(retrieved))}
+		}
+		return ans
 	}
 	lexical := false
 	for _, h := range hits {
 		lexical = lexical || h.LexicalRank > 0
 	}
 	if !lexical {
-		return abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence), nil
+		return timing(abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence)), nil
 	}
 	var ans *grounded.Answer
 	if s.cfg.LLM != nil {
@@ -233,7 +242,7 @@ func (s *Service) AskWhere(ctx context.Context, question string, k int, where gr
 		}
 		ans, err = s.generate(ctx, question, hits, counted)
 		if err == nil || ctx.Err() != nil || errors.Is(err, errEmit) {
-			return ans, err
+			return timing(ans), err
 		}
 		// The model failed after its retries: answer extractively, and say so.
 		ans = s.extractive(question, qTerms, hits)
@@ -244,7 +253,7 @@ func (s *Service) AskWhere(ctx context.Context, question string, k int, where gr
 			// other passages: withdraw them, and send the fallback whole in
 			// the final answer rather than sentence by sentence.
 			ans.Withdrawn = emitted
-			return ans, nil
+			return timing(ans), nil
 		}
 	} else {
 		ans = s.extractive(question, qTerms, hits)
@@ -256,8 +265,11 @@ func (s *Service) AskWhere(ctx context.Context, question string, k int, where gr
 			}
 		}
 	}
-	return ans, nil
+	return timing(ans), nil
 }
+
+// ms is d in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // errEmit marks an error returned by the caller's emit function.
 var errEmit = errors.New("stream")

@@ -8,6 +8,8 @@ package server
 //	grounded_http_request_duration_seconds{route,method}    histogram
 //	grounded_inflight_requests                              gauge
 //	grounded_answer_duration_seconds{generator}             histogram: one answer, retrieval and generation together
+//	grounded_retrieval_duration_seconds                     histogram: an answer's retrieval
+//	grounded_generation_duration_seconds{generator}         histogram: an answer's generation and checks
 //	grounded_search_duration_seconds                        histogram: one search
 //	grounded_answers_total{generator}                       counter
 //	grounded_abstentions_total{reason}                      counter
@@ -57,6 +59,8 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	inflight    prometheus.Gauge
 	answerDur   *prometheus.HistogramVec
+	retrieveDur prometheus.Histogram
+	generateDur *prometheus.HistogramVec
 	searchDur   prometheus.Histogram
 	answers     *prometheus.CounterVec
 	abstentions map[string]prometheus.Counter // by reason, "other" included
@@ -98,6 +102,16 @@ func newMetrics(cols Collections, log *slog.Logger) *metrics {
 			Help:    "Time to answer one question (retrieval and generation together), by generator.",
 			Buckets: latencyBuckets,
 		}, []string{"generator"}),
+		retrieveDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "grounded_retrieval_duration_seconds",
+			Help:    "Time to retrieve the passages of one answer.",
+			Buckets: latencyBuckets,
+		}),
+		generateDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "grounded_generation_duration_seconds",
+			Help:    "Time to write and check one answer from its passages (a model call with its retries, or the extractive answerer), by generator.",
+			Buckets: latencyBuckets,
+		}, []string{"generator"}),
 		searchDur: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "grounded_search_duration_seconds",
 			Help:    "Time to run one search.",
@@ -120,7 +134,7 @@ func newMetrics(cols Collections, log *slog.Logger) *metrics {
 	for _, r := range abstentionReasons {
 		m.abstentions[r] = abstentions.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.inflight, m.answerDur, m.searchDur, m.answers, abstentions, m.unsupported,
+	m.reg.MustRegister(m.requests, m.duration, m.inflight, m.answerDur, m.retrieveDur, m.generateDur, m.searchDur, m.answers, abstentions, m.unsupported,
 		&indexCollector{cols: cols},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -167,6 +181,10 @@ func (h *handler) observeAnswer(ans *grounded.Answer, took time.Duration) {
 	m := h.metrics
 	m.answers.WithLabelValues(ans.Generator).Inc()
 	m.answerDur.WithLabelValues(ans.Generator).Observe(took.Seconds())
+	if t := ans.Timing; t != nil {
+		m.retrieveDur.Observe(t.RetrievalMs / 1000)
+		m.generateDur.WithLabelValues(ans.Generator).Observe(t.GenerationMs / 1000)
+	}
 	if ans.Abstained {
 		c, ok := m.abstentions[ans.Reason]
 		if !ok {

@@ -127,6 +127,8 @@ func TestMetricsExposition(t *testing.T) {
 		{dur, labels{"method=GET", "route=unmatched"}, 2},
 		{"grounded_answers_total", labels{"generator=fake"}, 3},
 		{"grounded_answer_duration_seconds", labels{"generator=fake"}, 3},
+		{"grounded_retrieval_duration_seconds", labels{}, 3},
+		{"grounded_generation_duration_seconds", labels{"generator=fake"}, 3},
 		{"grounded_search_duration_seconds", labels{}, 1},
 		{"grounded_abstentions_total", labels{"reason=" + grounded.ReasonNoEvidence}, 0},
 		{"grounded_unsupported_sentences_total", labels{}, 0},

@@ -223,6 +223,7 @@ func cannedAnswer() *grounded.Answer {
 			{N: 2, DocID: "doc-b", Source: "/abs/b.md", Title: "B", Section: "", Quote: "Diffusion models generate images.", Start: 0, End: 33, Score: 0.5},
 		},
 		Generator: "fake",
+		Timing:    &grounded.Timing{RetrievalMs: 1.5, GenerationMs: 0.25},
 	}
 }
 
@@ -461,7 +462,7 @@ func TestAsk(t *testing.T) {
 	if err := json.Unmarshal(body, &raw); err != nil {
 		t.Fatalf("body %s: %v", body, err)
 	}
-	if got, wantKeys := slices.Sorted(maps.Keys(raw)), []string{"abstained", "answer", "citations", "generator", "invalid_citations", "question"}; !slices.Equal(got, wantKeys) {
+	if got, wantKeys := slices.Sorted(maps.Keys(raw)), []string{"abstained", "answer", "citations", "generator", "invalid_citations", "question", "timing"}; !slices.Equal(got, wantKeys) {
 		t.Errorf("answer keys = %v, want %v", got, wantKeys)
 	}
 	var cites []map[string]json.RawMessage
