@@ -210,7 +210,7 @@ func (s *Service) AskWhere(ctx context.Context, question string, k int, where gr
 	if err != nil {
 		return nil, err
 	}
-	qTerms := unique(s.an.Terms(question))
+	qTerms := textproc.Unique(s.an.Terms(question))
 	if len(qTerms) == 0 {
 		return abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence), nil
 	}
@@ -294,7 +294,7 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 	qa := analyzeQuestion(question)
 	var cands []candidate
 	for hi, h := range hits {
-		heading := set(s.an.Terms(h.Heading()))
+		heading := textproc.Set(s.an.Terms(h.Heading()))
 		last := h.Section
 		if i := strings.LastIndex(last, " > "); i >= 0 {
 			last = last[i+3:]
@@ -305,7 +305,7 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 			if sent.Heading || text == last || len(textproc.Words(text)) < 4 {
 				continue
 			}
-			terms := set(s.an.Terms(text))
+			terms := textproc.Set(s.an.Terms(text))
 			prefixes := map[string]bool{}
 			for t := range terms {
 				if len(t) >= prefixLen {
@@ -421,26 +421,6 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 }
 
 func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
-
-func unique(terms []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, t := range terms {
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-func set(terms []string) map[string]bool {
-	m := make(map[string]bool, len(terms))
-	for _, t := range terms {
-		m[t] = true
-	}
-	return m
-}
 
 func jaccard(a, b map[string]bool) float64 {
 	if len(a) == 0 && len(b) == 0 {

@@ -156,7 +156,7 @@ func (e *Extractor) prepare(gd *grounded.Document) *doc {
 		if si := sectionAt(gd.Sections, s.Start); si >= 0 {
 			st.section = &gd.Sections[si]
 			if headings[si] == nil {
-				headings[si] = set(e.cfg.Analyzer.Terms(strings.Join(gd.Sections[si].Path, " ")))
+				headings[si] = textproc.Set(e.cfg.Analyzer.Terms(strings.Join(gd.Sections[si].Path, " ")))
 			}
 			st.heading = headings[si]
 		}
@@ -228,9 +228,9 @@ var camel = regexp.MustCompile(`([a-z0-9])([A-Z])`)
 func (e *Extractor) query(d *doc, f grounded.SchemaField) *fieldQuery {
 	an := e.cfg.Analyzer
 	nameText := strings.ReplaceAll(camel.ReplaceAllString(f.Name, "$1 $2"), "_", " ")
-	q := &fieldQuery{field: f, desc: unique(an.Terms(f.Description)), name: unique(an.Terms(nameText)),
+	q := &fieldQuery{field: f, desc: textproc.Unique(an.Terms(f.Description)), name: textproc.Unique(an.Terms(nameText)),
 		weight: map[string]float64{}, words: map[string]bool{}}
-	q.all = unique(append(slices.Clone(q.desc), q.name...))
+	q.all = textproc.Unique(append(slices.Clone(q.desc), q.name...))
 	n := float64(max(len(d.sents), 1))
 	for _, t := range q.all {
 		q.weight[t] = math.Log(1 + n/float64(max(d.df[t], 1)))
@@ -768,23 +768,3 @@ func sameValue(a, b any) bool {
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
-
-func unique(terms []string) []string {
-	seen := map[string]bool{}
-	out := []string{}
-	for _, t := range terms {
-		if !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-func set(terms []string) map[string]bool {
-	m := make(map[string]bool, len(terms))
-	for _, t := range terms {
-		m[t] = true
-	}
-	return m
-}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/internal/textproc"
 )
 
 // systemPrompt is the extraction protocol's instructions. Passages are
@@ -72,7 +73,7 @@ func (e *Extractor) pack(d *doc, schema *grounded.Schema, ps []passage) []passag
 	}
 	if total > e.cfg.PassageTokens && len(ps) > 1 {
 		for i := range ps {
-			ps[i].s = &sent{terms: map[string]bool{}, prefixes: map[string]bool{}, heading: set(e.cfg.Analyzer.Terms(ps[i].section))}
+			ps[i].s = &sent{terms: map[string]bool{}, prefixes: map[string]bool{}, heading: textproc.Set(e.cfg.Analyzer.Terms(ps[i].section))}
 			for _, t := range e.cfg.Analyzer.Terms(d.Text[ps[i].start:ps[i].end]) {
 				ps[i].s.terms[t] = true
 				if len(t) >= prefixLen {

@@ -125,3 +125,25 @@ func isLatinWord(w string) bool {
 	}
 	return true
 }
+
+// Unique returns terms without repeats, in first-seen order.
+func Unique(terms []string) []string {
+	seen := make(map[string]bool, len(terms))
+	out := make([]string, 0, len(terms))
+	for _, t := range terms {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Set returns terms as a set.
+func Set(terms []string) map[string]bool {
+	m := make(map[string]bool, len(terms))
+	for _, t := range terms {
+		m[t] = true
+	}
+	return m
+}
