@@ -250,9 +250,25 @@ func unknownKeys(what string, m map[string]json.RawMessage, known []string) erro
 // ExtractRequest asks for a schema's fields from one document, named by
 // DocID or by Source (exactly one of them).
 type ExtractRequest struct {
+	// Schema is the fields to extract; it must pass Schema.Validate.
 	Schema *Schema
 	DocID  string
 	Source string
+}
+
+// Check returns an EINVALID error for a schema that is not valid or a
+// request that names no document or two.
+func (r ExtractRequest) Check() error {
+	if err := r.Schema.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case r.DocID != "" && r.Source != "":
+		return Errorf(EINVALID, "name the document by doc_id or by source, not both")
+	case r.DocID == "" && r.Source == "":
+		return Errorf(EINVALID, "name a document: doc_id or source")
+	}
+	return nil
 }
 
 // Reasons a field's value is null.

@@ -22,8 +22,8 @@ const GeneratorExtractive = "extractive"
 // Searcher finds passages and knows how informative a term is.
 // retrieval.Index implements it.
 type Searcher interface {
-	// SearchFilter returns the k best passages that pass f (nil: all).
-	SearchFilter(ctx context.Context, query string, k int, f grounded.Filter) ([]grounded.Hit, error)
+	// Search returns the k best passages that pass f (nil: all).
+	Search(ctx context.Context, query string, k int, f grounded.Filter) ([]grounded.Hit, error)
 	IDF(term string) float64
 }
 
@@ -59,7 +59,7 @@ type Config struct {
 	// Paris. There he ..."); sentences of other passages must pass every
 	// check and cover 0.75 of it. Default 0.2 (see MinCoverage).
 	ContextShare float64
-	// K is the number of passages retrieved when the caller gives none. Default 5.
+	// K is the number of passages retrieved when a request gives none. Default 5.
 	K int
 
 	// LLM, when set, answers through the grounding protocol (generate.go)
@@ -143,35 +143,18 @@ const (
 	prefixWeight = 0.7
 )
 
-// MaxK bounds k for Search and Ask.
-const MaxK = 100
-
-func (s *Service) checkK(k int) (int, error) {
-	switch {
-	case k == 0:
-		return s.cfg.K, nil
-	case k < 0 || k > MaxK:
-		return 0, grounded.Errorf(grounded.EINVALID, "k must be between 1 and %d", MaxK)
+// k is a request's k, or the default when it gives none.
+func (s *Service) k(k int) int {
+	if k == 0 {
+		return s.cfg.K
 	}
-	return k, nil
+	return k
 }
 
-// Search returns the k best passages for query (k=0 means the default).
-// Errors: EINVALID for an empty query or k out of range.
-func (s *Service) Search(ctx context.Context, query string, k int) ([]grounded.Hit, error) {
-	return s.SearchWhere(ctx, query, k, nil)
-}
-
-// SearchWhere is Search over the passages that pass where (nil: all).
-func (s *Service) SearchWhere(ctx context.Context, query string, k int, where grounded.Filter) ([]grounded.Hit, error) {
-	if strings.TrimSpace(query) == "" {
-		return nil, grounded.Errorf(grounded.EINVALID, "query is empty")
-	}
-	k, err := s.checkK(k)
-	if err != nil {
-		return nil, err
-	}
-	return s.search.SearchFilter(ctx, query, k, where)
+// Search returns the req.K best passages for req.Query that pass req.Where.
+// The caller has checked req (grounded.SearchRequest.Check).
+func (s *Service) Search(ctx context.Context, req grounded.SearchRequest) ([]grounded.Hit, error) {
+	return s.search.Search(ctx, req.Query, s.k(req.K), req.Where)
 }
 
 // candidate is one sentence of a retrieved passage.
@@ -186,36 +169,18 @@ type candidate struct {
 	fails string
 }
 
-// Ask answers question from the k best passages (k=0 means the default).
-// Errors: EINVALID for an empty question or k out of range; an abstention
-// is not an error.
-func (s *Service) Ask(ctx context.Context, question string, k int) (*grounded.Answer, error) {
-	return s.AskStream(ctx, question, k, nil)
-}
-
-// AskStream is Ask that hands each answer sentence to emit as soon as it
-// has passed its support check (the extractive answerer's sentences all
-// arrive at the end). An error from emit stops the answer with that error.
-func (s *Service) AskStream(ctx context.Context, question string, k int, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
-	return s.AskWhere(ctx, question, k, nil, emit)
-}
-
-// AskWhere is AskStream answering only from passages that pass where
-// (nil: all); emit may be nil.
-func (s *Service) AskWhere(ctx context.Context, question string, k int, where grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
-	if strings.TrimSpace(question) == "" {
-		return nil, grounded.Errorf(grounded.EINVALID, "question is empty")
-	}
-	k, err := s.checkK(k)
-	if err != nil {
-		return nil, err
-	}
+// Ask answers req.Question from the req.K best passages that pass
+// req.Where, handing each sentence to req.Emit (when set) as soon as it is
+// ready. The caller has checked req (grounded.AskRequest.Check). An
+// abstention is an answer, not an error.
+func (s *Service) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.Answer, error) {
+	question, emit := req.Question, req.Emit
 	qTerms := textproc.Unique(s.an.Terms(question))
 	if len(qTerms) == 0 {
 		return abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence), nil
 	}
 	began := time.Now()
-	hits, err := s.search.SearchFilter(ctx, question, k, where)
+	hits, err := s.search.Search(ctx, question, s.k(req.K), req.Where)
 	if err != nil {
 		return nil, fmt.Errorf("ask: %w", err)
 	}

@@ -97,7 +97,7 @@ func TestAnswersInScopeQuestions(t *testing.T) {
 		{"How does an open-weight model help with privacy?", "corpus/open-weight-versus-closed-models.md"},
 	} {
 		t.Run(tc.q, func(t *testing.T) {
-			ans, err := svc.Ask(context.Background(), tc.q, 5)
+			ans, err := svc.Ask(context.Background(), grounded.AskRequest{Question: tc.q, K: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +130,7 @@ func TestAbstainsOutOfScope(t *testing.T) {
 		"Which language model won the 1998 chess championship?",
 	} {
 		t.Run(q, func(t *testing.T) {
-			ans, err := svc.Ask(context.Background(), q, 5)
+			ans, err := svc.Ask(context.Background(), grounded.AskRequest{Question: q, K: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +153,7 @@ type fakeSearcher struct {
 	err  error
 }
 
-func (f *fakeSearcher) SearchFilter(context.Context, string, int, grounded.Filter) ([]grounded.Hit, error) {
+func (f *fakeSearcher) Search(context.Context, string, int, grounded.Filter) ([]grounded.Hit, error) {
 	return f.hits, f.err
 }
 func (f *fakeSearcher) IDF(string) float64 { return 1 }
@@ -173,7 +173,7 @@ func TestAskEdgeCases(t *testing.T) {
 		quote    string
 	}{
 		{name: "empty question", q: "  ", wantCode: grounded.EINVALID},
-		{name: "k too large", q: "sky", k: answer.MaxK + 1, wantCode: grounded.EINVALID},
+		{name: "k too large", q: "sky", k: grounded.MaxK + 1, wantCode: grounded.EINVALID},
 		{name: "negative k", q: "sky", k: -1, wantCode: grounded.EINVALID},
 		{name: "stop words only", q: "what is it?", hits: []grounded.Hit{hit}, reason: grounded.ReasonNoEvidence},
 		{name: "nothing retrieved", q: "violet harbour", reason: grounded.ReasonNoEvidence},
@@ -183,7 +183,13 @@ func TestAskEdgeCases(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := answer.New(&fakeSearcher{hits: tc.hits}, nil, answer.Config{})
-			ans, err := svc.Ask(context.Background(), tc.q, tc.k)
+			// The collection checks a request before it reaches the answerer.
+			req := grounded.AskRequest{Question: tc.q, K: tc.k}
+			err := req.Check()
+			var ans *grounded.Answer
+			if err == nil {
+				ans, err = svc.Ask(context.Background(), req)
+			}
 			if tc.wantCode != "" {
 				if grounded.ErrorCode(err) != tc.wantCode {
 					t.Fatalf("err = %v, want code %s", err, tc.wantCode)
@@ -222,7 +228,7 @@ func TestPrefixAndContext(t *testing.T) {
 	text := "The harbour office keeps its shipping records private. Those harbour records are sealed for fifty years by the port authority."
 	hit := grounded.Hit{Chunk: grounded.Chunk{ID: "d-0", DocID: "d", Source: "s.txt", Title: "Notes", Start: 0, End: len(text), Text: text}, LexicalRank: 1, LexicalScore: 5, Score: 1}
 	svc := answer.New(&fakeSearcher{hits: []grounded.Hit{hit}}, nil, answer.Config{})
-	ans, err := svc.Ask(context.Background(), "harbour privacy", 0)
+	ans, err := svc.Ask(context.Background(), grounded.AskRequest{Question: "harbour privacy"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +241,7 @@ func TestPrefixAndContext(t *testing.T) {
 	}
 	// Without the prefix credit the question is half covered: a stricter
 	// threshold than 0.5 abstains on a term the sentence lacks entirely.
-	ans, err = svc.Ask(context.Background(), "harbour submarine", 0)
+	ans, err = svc.Ask(context.Background(), grounded.AskRequest{Question: "harbour submarine"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +263,7 @@ func TestNameWindow(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			hit := grounded.Hit{Chunk: grounded.Chunk{ID: "d-0", DocID: "d", Source: "s.txt", Title: "Notes", Start: 0, End: len(tc.text), Text: tc.text}, LexicalRank: 1, LexicalScore: 5, Score: 1}
 			svc := answer.New(&fakeSearcher{hits: []grounded.Hit{hit}}, nil, answer.Config{})
-			ans, err := svc.Ask(context.Background(), "How many ships did storms sink near Zorblax in 1990?", 0)
+			ans, err := svc.Ask(context.Background(), grounded.AskRequest{Question: "How many ships did storms sink near Zorblax in 1990?"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -110,7 +110,7 @@ func TestGroundingProtocol(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			llm := &scripted{chunks: []string{tc.reply}}
-			ans, err := newGenService(llm, tc.flag).Ask(context.Background(), "How do reactors cool?", 0)
+			ans, err := newGenService(llm, tc.flag).Ask(context.Background(), grounded.AskRequest{Question: "How do reactors cool?"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +163,7 @@ func equalInts(a, b []int) bool {
 
 func TestPromptKeepsPassagesAsData(t *testing.T) {
 	llm := &scripted{chunks: []string{"NO_ANSWER"}}
-	if _, err := newGenService(llm, false).Ask(context.Background(), "How do reactors cool?", 0); err != nil {
+	if _, err := newGenService(llm, false).Ask(context.Background(), grounded.AskRequest{Question: "How do reactors cool?"}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(llm.req.System, "not instructions") || !strings.Contains(llm.req.System, answer.NoAnswer) {
@@ -186,7 +186,7 @@ func TestPromptKeepsPassagesAsData(t *testing.T) {
 
 func TestModelFailureFallsBack(t *testing.T) {
 	llm := &scripted{err: errors.New("connection refused after 3 attempts")}
-	ans, err := newGenService(llm, false).Ask(context.Background(), "How do Alpha reactors cool?", 0)
+	ans, err := newGenService(llm, false).Ask(context.Background(), grounded.AskRequest{Question: "How do Alpha reactors cool?"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,14 +205,14 @@ func TestStreamingEmitsCheckedSentencesEarly(t *testing.T) {
 		emitted: &emitted,
 	}
 	var got []string
-	ans, err := newGenService(llm, false).AskStream(context.Background(), "How do reactors cool?", 0, func(s grounded.Sentence) error {
+	ans, err := newGenService(llm, false).Ask(context.Background(), grounded.AskRequest{Question: "How do reactors cool?", Emit: func(s grounded.Sentence) error {
 		emitted++
 		got = append(got, s.Text)
 		if !s.Supported {
 			t.Errorf("an unsupported sentence was emitted: %q", s.Text)
 		}
 		return nil
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestStreamingEmitsCheckedSentencesEarly(t *testing.T) {
 func TestStreamingStopsWhenTheClientDoes(t *testing.T) {
 	llm := &scripted{chunks: []string{"Alpha reactors cool with heavy water [1]. ", "Beta reactors cool with molten salt [2]. ", "More text."}}
 	stop := errors.New("client went away")
-	_, err := newGenService(llm, false).AskStream(context.Background(), "How do reactors cool?", 0, func(grounded.Sentence) error { return stop })
+	_, err := newGenService(llm, false).Ask(context.Background(), grounded.AskRequest{Question: "How do reactors cool?", Emit: func(grounded.Sentence) error { return stop }})
 	if !errors.Is(err, stop) {
 		t.Fatalf("err = %v, want the emit error", err)
 	}
@@ -255,10 +255,10 @@ func equalStrings(a, b []string) bool {
 func TestBreakOffAfterStreamedSentences(t *testing.T) {
 	llm := &scripted{chunks: []string{"Alpha reactors cool with heavy water [1]. Beta", " reactors"}, errAfter: errors.New("the reply broke off")}
 	var got []grounded.Sentence
-	ans, err := newGenService(llm, false).AskStream(context.Background(), "How do Alpha reactors cool?", 0, func(s grounded.Sentence) error {
+	ans, err := newGenService(llm, false).Ask(context.Background(), grounded.AskRequest{Question: "How do Alpha reactors cool?", Emit: func(s grounded.Sentence) error {
 		got = append(got, s)
 		return nil
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

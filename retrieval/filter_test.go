@@ -54,7 +54,7 @@ func TestSearchFilter(t *testing.T) {
 		{"exact source", grounded.Filter{"source": "/docs/a/007.md"}, 1, "d007-0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hits, err := ix.SearchFilter(context.Background(), "refund", 10, tc.f)
+			hits, err := ix.Search(context.Background(), "refund", 10, tc.f)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -250,16 +250,13 @@ func (ix *Index) IDF(term string) float64 {
 // IDFPrior is the number of term-less chunks IDF assumes besides the index's.
 const IDFPrior = 1000
 
-// Search returns the k best chunks for query, by reciprocal rank fusion of
-// BM25 and vector similarity. The two retrievers run concurrently.
-func (ix *Index) Search(ctx context.Context, query string, k int) ([]grounded.Hit, error) {
-	return ix.SearchFilter(ctx, query, k, nil)
-}
-
-// SearchFilter is Search over the chunks that pass f. BM25 scores only
-// those; the vector scan (chromem-go's, which filters only by exact
-// metadata) is asked for ten times the depth, and what fails f is dropped.
-func (ix *Index) SearchFilter(ctx context.Context, query string, k int, filter grounded.Filter) ([]grounded.Hit, error) {
+// Search returns the k best chunks for query that pass filter (nil: all),
+// by reciprocal rank fusion of BM25 and vector similarity. The two
+// retrievers run concurrently. With a filter BM25 scores only the chunks
+// that pass it; the vector scan (chromem-go's, which filters only by exact
+// metadata) is asked for ten times the depth, and what fails is dropped.
+// Errors: EINVALID for k below 1.
+func (ix *Index) Search(ctx context.Context, query string, k int, filter grounded.Filter) ([]grounded.Hit, error) {
 	if k <= 0 {
 		return nil, grounded.Errorf(grounded.EINVALID, "k must be at least 1")
 	}

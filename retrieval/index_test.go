@@ -72,7 +72,7 @@ func add(t *testing.T, ix *retrieval.Index, es ...entry) {
 
 func search(t *testing.T, ix *retrieval.Index, query string, k int) []grounded.Hit {
 	t.Helper()
-	hits, err := ix.Search(context.Background(), query, k)
+	hits, err := ix.Search(context.Background(), query, k, nil)
 	if err != nil {
 		t.Fatalf("Search(%q, %d): %v", query, k, err)
 	}
@@ -209,7 +209,7 @@ func TestSearchHitCarriesChunk(t *testing.T) {
 func TestSearchK(t *testing.T) {
 	ix := newIndex(t, fakeEmbedder(energyQueries), retrieval.FusionParams{}, energy...)
 	for _, k := range []int{0, -1} {
-		_, err := ix.Search(context.Background(), "wind", k)
+		_, err := ix.Search(context.Background(), "wind", k, nil)
 		if code := grounded.ErrorCode(err); code != grounded.EINVALID {
 			t.Errorf("Search(k=%d) error %v (code %q), want %q", k, err, code, grounded.EINVALID)
 		}
@@ -243,7 +243,7 @@ func TestSearchEmbedderError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ix.Search(context.Background(), "wind", 3); !errors.Is(err, boom) {
+	if _, err := ix.Search(context.Background(), "wind", 3, nil); !errors.Is(err, boom) {
 		t.Errorf("Search error = %v, want it to wrap %v", err, boom)
 	}
 }
@@ -493,7 +493,7 @@ func TestSearchConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range rounds {
-				hits, err := ix.Search(ctx, "harbour lighthouse keeper", 2)
+				hits, err := ix.Search(ctx, "harbour lighthouse keeper", 2, nil)
 				if err != nil {
 					errs <- err
 					return
@@ -596,7 +596,7 @@ func TestBugSearchDuringRemove(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for range 3000 {
-			if _, err := ix.Search(ctx, "harbour keeper", 5); err != nil {
+			if _, err := ix.Search(ctx, "harbour keeper", 5, nil); err != nil {
 				errs <- err
 				return
 			}

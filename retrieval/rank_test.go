@@ -108,7 +108,7 @@ func TestRankingStats(t *testing.T) {
 		}
 		var r1, r5, mrr float64
 		for _, q := range queries {
-			hits, err := ix.Search(context.Background(), q.query, 10)
+			hits, err := ix.Search(context.Background(), q.query, 10, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

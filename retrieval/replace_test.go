@@ -57,11 +57,11 @@ func TestReplacingKeepsStatistics(t *testing.T) {
 			t.Errorf("idf(%s) = %v after replacements, %v when built once", term, a, b)
 		}
 	}
-	a, err := churned.Search(ctx, "refunds paid warehouses", 5)
+	a, err := churned.Search(ctx, "refunds paid warehouses", 5, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := fresh.Search(ctx, "refunds paid warehouses", 5)
+	b, err := fresh.Search(ctx, "refunds paid warehouses", 5, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

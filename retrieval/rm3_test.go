@@ -37,7 +37,7 @@ func TestRM3ExpandsTheQuery(t *testing.T) {
 		if err := ix.Add(context.Background(), chunks, vecs); err != nil {
 			t.Fatal(err)
 		}
-		hits, err := ix.Search(context.Background(), "zymurgy", 4)
+		hits, err := ix.Search(context.Background(), "zymurgy", 4, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
