@@ -8,12 +8,14 @@
 //	grounded.db                          the collection "default"
 //	collections/NAME/grounded.db         every other collection
 //
-// A Collection is the unit the CLI and the server work with: it ingests
-// (folders, synced folders, single uploads), lists, reads and deletes
-// documents, and searches and answers. Writes go to the store first (one
-// transaction per batch of whole documents) and then to the live index one
-// whole document at a time, so a query sees a document entirely or not at
-// all, and the store stays the source of truth the index is rebuilt from.
+// A Collection is the one surface every front end (CLI, batch, eval, HTTP)
+// works with: it ingests (folders, synced folders, single uploads), lists,
+// reads and deletes documents, and asks, searches, summarizes and extracts,
+// each operation taking one request struct that it checks. Writes go to
+// the store first (one transaction per batch of whole documents) and then
+// to the live index one whole document at a time, so a query sees a
+// document entirely or not at all, and the store stays the source of truth
+// the index is rebuilt from.
 package collection
 
 import (
@@ -289,26 +291,14 @@ func (c *Collection) loadLocked(ctx context.Context) error {
 	return nil
 }
 
-// loaded returns the index and answerer, loading them on first use.
-func (c *Collection) loaded(ctx context.Context) (*retrieval.Index, *answer.Service, error) {
+// answerer returns the collection's answerer, loading the index on first use.
+func (c *Collection) answerer(ctx context.Context) (*answer.Service, error) {
 	if err := c.LoadIndex(ctx); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.index, c.answers, nil
-}
-
-// Index returns the collection's search index, loading it on first use.
-func (c *Collection) Index(ctx context.Context) (*retrieval.Index, error) {
-	ix, _, err := c.loaded(ctx)
-	return ix, err
-}
-
-// Answers returns the collection's answerer, loading the index on first use.
-func (c *Collection) Answers(ctx context.Context) (*answer.Service, error) {
-	_, a, err := c.loaded(ctx)
-	return a, err
+	return c.answers, nil
 }
 
 // Len is the number of chunks in the live index (0 before it is loaded).
@@ -321,22 +311,32 @@ func (c *Collection) Len() int {
 	return c.index.Len()
 }
 
-// AskWhere answers from the passages that pass where; see answer.Service.
-func (c *Collection) AskWhere(ctx context.Context, question string, k int, where grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
-	_, a, err := c.loaded(ctx)
+// Ask answers req.Question from the collection's passages (see
+// grounded.AskRequest). Errors: EINVALID for a request that fails
+// AskRequest.Check; an abstention is an answer, not an error.
+func (c *Collection) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.Answer, error) {
+	if err := req.Check(); err != nil {
+		return nil, err
+	}
+	a, err := c.answerer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return a.AskWhere(ctx, question, k, where, emit)
+	return a.Ask(ctx, req)
 }
 
-// SearchWhere returns the k best passages that pass where.
-func (c *Collection) SearchWhere(ctx context.Context, query string, k int, where grounded.Filter) ([]grounded.Hit, error) {
-	_, a, err := c.loaded(ctx)
+// Search returns the collection's best passages for req.Query (see
+// grounded.SearchRequest). Errors: EINVALID for a request that fails
+// SearchRequest.Check.
+func (c *Collection) Search(ctx context.Context, req grounded.SearchRequest) ([]grounded.Hit, error) {
+	if err := req.Check(); err != nil {
+		return nil, err
+	}
+	a, err := c.answerer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return a.SearchWhere(ctx, query, k, where)
+	return a.Search(ctx, req)
 }
 
 // pipeline returns an ingest pipeline that reports each file to progress.

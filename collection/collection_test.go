@@ -64,7 +64,7 @@ func TestPutVersionsAndDelete(t *testing.T) {
 		t.Fatalf("stored document %+v", v1.Document)
 	}
 
-	ans, err := col.AskWhere(ctx, "Within how many days may customers return a product?", 5, nil, nil)
+	ans, err := col.Ask(ctx, grounded.AskRequest{Question: "Within how many days may customers return a product?", K: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestPutVersionsAndDelete(t *testing.T) {
 	if v2.Document.Version == v1.Document.Version || v2.Document.ID != v1.Document.ID {
 		t.Fatalf("update kept the version or changed the id: %+v vs %+v", v2.Document, v1.Document)
 	}
-	ans, err = col.AskWhere(ctx, "Within how many days may customers return a product?", 5, nil, nil)
+	ans, err = col.Ask(ctx, grounded.AskRequest{Question: "Within how many days may customers return a product?", K: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestPutVersionsAndDelete(t *testing.T) {
 	if err := col.Delete(ctx, doc.ID); grounded.ErrorCode(err) != grounded.ENOTFOUND {
 		t.Fatalf("second delete: %v, want not_found", err)
 	}
-	hits, err := col.SearchWhere(ctx, "return a product within 60 days", 10, nil)
+	hits, err := col.Search(ctx, grounded.SearchRequest{Query: "return a product within 60 days", K: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,14 +177,14 @@ func TestCollectionsAreSeparate(t *testing.T) {
 	if _, err := def.Put(ctx, grounded.Upload{Source: "moon.md", Data: []byte("# Moon\n\nThe Moon orbits the Earth every 27 days.\n")}); err != nil {
 		t.Fatal(err)
 	}
-	ans, err := def.AskWhere(ctx, "Within how many days may customers return a product?", 5, nil, nil)
+	ans, err := def.Ask(ctx, grounded.AskRequest{Question: "Within how many days may customers return a product?", K: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !ans.Abstained {
 		t.Fatalf("the default collection answered from another collection's document: %+v", ans)
 	}
-	hits, err := support.SearchWhere(ctx, "Moon orbits Earth", 5, nil)
+	hits, err := support.Search(ctx, grounded.SearchRequest{Query: "Moon orbits Earth", K: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestQueriesSeeWholeDocuments(t *testing.T) {
 	if err := col.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	first, err := col.SearchWhere(ctx, "zebra marker release", 100, nil)
+	first, err := col.Search(ctx, grounded.SearchRequest{Query: "zebra marker release", K: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestQueriesSeeWholeDocuments(t *testing.T) {
 					return
 				default:
 				}
-				hits, err := col.SearchWhere(ctx, "zebra marker release", 100, nil)
+				hits, err := col.Search(ctx, grounded.SearchRequest{Query: "zebra marker release", K: 100})
 				if err != nil {
 					errs <- err
 					return
@@ -294,14 +294,14 @@ func TestSmallCollectionAnswers(t *testing.T) {
 	if _, err := col.Put(ctx, grounded.Upload{Source: "refunds.md", Data: []byte("# Refunds\n\nRefunds are paid within 14 days of the return.\n")}); err != nil {
 		t.Fatal(err)
 	}
-	ans, err := col.AskWhere(ctx, "Within how many days are refunds paid?", 5, nil, nil)
+	ans, err := col.Ask(ctx, grounded.AskRequest{Question: "Within how many days are refunds paid?", K: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ans.Abstained || !strings.Contains(ans.Answer, "14 days") {
 		t.Fatalf("answer %+v", ans)
 	}
-	ans, err = col.AskWhere(ctx, "What is the capital of France?", 5, nil, nil)
+	ans, err = col.Ask(ctx, grounded.AskRequest{Question: "What is the capital of France?", K: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,16 +16,11 @@ import (
 // a request naming no document or two; ENOTFOUND for a document the
 // collection does not hold.
 func (c *Collection) Extract(ctx context.Context, req grounded.ExtractRequest) (*grounded.Extraction, error) {
-	if err := req.Schema.Validate(); err != nil {
+	if err := req.Check(); err != nil {
 		return nil, err
 	}
 	id := req.DocID
-	switch {
-	case id != "" && req.Source != "":
-		return nil, grounded.Errorf(grounded.EINVALID, "name the document by doc_id or by source, not both")
-	case id == "" && req.Source == "":
-		return nil, grounded.Errorf(grounded.EINVALID, "name a document: doc_id or source")
-	case id == "":
+	if id == "" {
 		id = ingest.DocID(req.Source)
 	}
 	doc, err := c.store.Document(ctx, id)

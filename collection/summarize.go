@@ -154,7 +154,11 @@ func (c *Collection) summarizeQuery(ctx context.Context, s *summarize.Summarizer
 	if k == 0 {
 		k = grounded.DefaultSummaryK
 	}
-	hits, err := c.SearchWhere(ctx, req.Query, k, req.Where)
+	a, err := c.answerer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hits, err := a.Search(ctx, grounded.SearchRequest{Query: req.Query, K: k, Where: req.Where})
 	if err != nil {
 		return nil, err
 	}

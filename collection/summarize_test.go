@@ -142,7 +142,7 @@ func TestSummarize(t *testing.T) {
 	})
 	t.Run("query", func(t *testing.T) {
 		const q = "How do diffusion models generate images?"
-		hits, err := col.SearchWhere(ctx, q, 6, nil)
+		hits, err := col.Search(ctx, grounded.SearchRequest{Query: q, K: 6})
 		if err != nil {
 			t.Fatal(err)
 		}
