@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 
@@ -15,13 +14,7 @@ import (
 //	                  "collection": "..."}  -> grounded.Extraction
 //
 // The schema is read strictly by grounded.ParseSchema (errors name the
-// field). A collection that cannot extract answers 500 "not supported".
-
-// Extractor is a collection that extracts fields from its documents.
-// collection.Collection implements it.
-type Extractor interface {
-	Extract(ctx context.Context, req grounded.ExtractRequest) (*grounded.Extraction, error)
-}
+// field); the collection checks the rest of the request.
 
 // ExtractRequest is the body of POST /v1/extract.
 type ExtractRequest struct {
@@ -49,25 +42,12 @@ func (h *handler) extract(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	switch {
-	case req.DocID == "" && req.Source == "":
-		writeError(c, grounded.Errorf(grounded.EINVALID, "name a document: doc_id or source"))
-		return
-	case req.DocID != "" && req.Source != "":
-		writeError(c, grounded.Errorf(grounded.EINVALID, "name the document by doc_id or by source, not both"))
-		return
-	}
 	col, err := h.collection(c, req.Collection, false)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	x, ok := col.(Extractor)
-	if !ok {
-		writeError(c, grounded.Errorf(grounded.EINTERNAL, "this collection does not support extraction"))
-		return
-	}
-	out, err := x.Extract(c.Request.Context(), grounded.ExtractRequest{Schema: schema, DocID: req.DocID, Source: req.Source})
+	out, err := col.Extract(c.Request.Context(), grounded.ExtractRequest{Schema: schema, DocID: req.DocID, Source: req.Source})
 	if err != nil {
 		writeError(c, err)
 		return

@@ -19,10 +19,13 @@ type fakeExtractor struct {
 	got *grounded.ExtractRequest
 }
 
-var _ server.Extractor = (*fakeExtractor)(nil)
+var _ server.Collection = (*fakeExtractor)(nil)
 
 func (f *fakeExtractor) Extract(ctx context.Context, req grounded.ExtractRequest) (*grounded.Extraction, error) {
 	f.got = &req
+	if err := req.Check(); err != nil {
+		return nil, err
+	}
 	if req.DocID == "missing" {
 		return nil, grounded.Errorf(grounded.ENOTFOUND, "document %q is not in collection", req.DocID)
 	}
@@ -81,14 +84,4 @@ func extractServer(t *testing.T, col server.Collection) *httptest.Server {
 	ts := httptest.NewServer(server.New(server.Config{Collections: only(col)}))
 	t.Cleanup(ts.Close)
 	return ts
-}
-
-// TestExtractRouteUnsupported: a collection that cannot extract says so.
-func TestExtractRouteUnsupported(t *testing.T) {
-	ts := extractServer(t, &fakeService{})
-	resp, body := do(t, ts, "POST", "/v1/extract", `{"schema": {"fields": [{"name": "a", "type": "date"}]}, "doc_id": "d1"}`)
-	code, msg := decodeError(t, resp, body)
-	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(msg, "does not support extraction") {
-		t.Errorf("%d %s %q", resp.StatusCode, code, msg)
-	}
 }

@@ -244,7 +244,8 @@ type shutdownFake struct {
 	ended chan error
 }
 
-func (f *shutdownFake) AskWhere(ctx context.Context, _ string, _ int, _ grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
+func (f *shutdownFake) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.Answer, error) {
+	emit := req.Emit
 	err := emit(grounded.Sentence{Text: "First.", Citations: []int{1}, Supported: true})
 	close(f.sent)
 	if err != nil {

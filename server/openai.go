@@ -311,7 +311,7 @@ func (h *handler) chatCompletions(c *gin.Context) {
 		return
 	}
 	began := time.Now()
-	ans, err := ch.col.AskWhere(c.Request.Context(), ch.query, 0, ch.where, nil)
+	ans, err := ch.col.Ask(c.Request.Context(), grounded.AskRequest{Question: ch.query, Where: ch.where})
 	if err == nil {
 		h.observeAnswer(ans, time.Since(began))
 	}
@@ -613,13 +613,13 @@ func (h *handler) chatStream(c *gin.Context, ch *chat) {
 		return write(chunk(ChatDelta{Content: &text}, nil))
 	}
 	began := time.Now()
-	ans, err := ch.col.AskWhere(c.Request.Context(), ch.query, 0, ch.where, func(st grounded.Sentence) error {
+	ans, err := ch.col.Ask(c.Request.Context(), grounded.AskRequest{Question: ch.query, Where: ch.where, Emit: func(st grounded.Sentence) error {
 		text := sentenceText(st)
 		if streamed.Len() > 0 {
 			text = " " + text
 		}
 		return send(text)
-	})
+	}})
 	if err != nil {
 		if !started {
 			writeError(c, err)

@@ -457,7 +457,8 @@ type leavingFake struct {
 	canceled chan error
 }
 
-func (f *leavingFake) AskWhere(ctx context.Context, q string, k int, _ grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
+func (f *leavingFake) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.Answer, error) {
+	emit := req.Emit
 	err := emit(grounded.Sentence{Text: "First.", Citations: []int{1}, Supported: true})
 	if err == nil {
 		select {

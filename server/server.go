@@ -32,19 +32,19 @@ import (
 	"github.com/groundedhq/grounded"
 )
 
-// Service answers and searches one collection.
-type Service interface {
-	// AskWhere answers from the passages that pass where (nil: all); with
-	// emit, each checked sentence is handed over as soon as it is ready.
-	AskWhere(ctx context.Context, question string, k int, where grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error)
-	// SearchWhere returns the k best passages that pass where (nil: all).
-	SearchWhere(ctx context.Context, query string, k int, where grounded.Filter) ([]grounded.Hit, error)
-}
-
-// Collection is one collection: a Service over its own documents, which it
-// stores, lists, reads and deletes. collection.Collection implements it.
+// Collection is one collection: everything the routes call on it.
+// collection.Collection implements it. Each operation takes its request
+// struct and checks it (the request structs' Check methods).
 type Collection interface {
-	Service
+	// Ask answers a question; with req.Emit, each checked sentence is
+	// handed over as soon as it is ready.
+	Ask(ctx context.Context, req grounded.AskRequest) (*grounded.Answer, error)
+	// Search returns the best passages for a query.
+	Search(ctx context.Context, req grounded.SearchRequest) ([]grounded.Hit, error)
+	// Summarize makes a cited summary (summarize.go).
+	Summarize(ctx context.Context, req grounded.SummaryRequest) (*grounded.Summary, error)
+	// Extract fills a schema's fields from one document (extract.go).
+	Extract(ctx context.Context, req grounded.ExtractRequest) (*grounded.Extraction, error)
 	// Put stores one document; the same source and content again is a
 	// no-op ("unchanged"), changed content replaces the old chunks.
 	Put(ctx context.Context, up grounded.Upload) (*grounded.PutResult, error)
@@ -256,7 +256,7 @@ func (h *handler) ask(c *gin.Context) {
 		return
 	}
 	began := time.Now()
-	ans, err := col.AskWhere(c.Request.Context(), req.Question, req.K, req.Where, nil)
+	ans, err := col.Ask(c.Request.Context(), grounded.AskRequest{Question: req.Question, K: req.K, Where: req.Where})
 	if err != nil {
 		writeError(c, err)
 		return
@@ -287,9 +287,9 @@ func (h *handler) askStream(c *gin.Context, col Collection, req AskRequest) {
 		return c.Request.Context().Err()
 	}
 	began := time.Now()
-	ans, err := col.AskWhere(c.Request.Context(), req.Question, req.K, req.Where, func(s grounded.Sentence) error {
+	ans, err := col.Ask(c.Request.Context(), grounded.AskRequest{Question: req.Question, K: req.K, Where: req.Where, Emit: func(s grounded.Sentence) error {
 		return send("sentence", s)
-	})
+	}})
 	switch {
 	case err != nil && !started:
 		writeError(c, err)
@@ -317,7 +317,7 @@ func (h *handler) search(c *gin.Context) {
 		return
 	}
 	began := time.Now()
-	hits, err := col.SearchWhere(c.Request.Context(), req.Query, req.K, req.Where)
+	hits, err := col.Search(c.Request.Context(), grounded.SearchRequest{Query: req.Query, K: req.K, Where: req.Where})
 	if err != nil {
 		writeError(c, err)
 		return

@@ -30,12 +30,12 @@ type call struct {
 	K      int
 }
 
-// fakeService is a server.Service that records its calls and answers with
+// fakeService is a server.Collection that records its calls and answers with
 // AskFn / SearchFn, or with Answer / Hits when those are nil.
 type fakeService struct {
 	Answer   *grounded.Answer
 	Hits     []grounded.Hit
-	Stream   []grounded.Sentence // sentences AskStream emits before answering
+	Stream   []grounded.Sentence // sentences Ask emits before answering, to req.Emit
 	AskFn    func(ctx context.Context, question string, k int) (*grounded.Answer, error)
 	SearchFn func(ctx context.Context, query string, k int) ([]grounded.Hit, error)
 
@@ -164,52 +164,47 @@ func (f *fakeService) Calls() []call {
 	return slices.Clone(f.calls)
 }
 
-func (f *fakeService) Ask(ctx context.Context, question string, k int) (*grounded.Answer, error) {
-	f.record(call{"Ask", question, k})
+// Ask and Search are the server's view: they record the call and the
+// filter and answer with AskFn / SearchFn, or with Answer / Hits; Ask with
+// an Emit emits Stream before answering.
+func (f *fakeService) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.Answer, error) {
+	f.mu.Lock()
+	f.wheres = append(f.wheres, req.Where)
+	f.mu.Unlock()
+	f.record(call{"Ask", req.Question, req.K})
+	ans, err := f.Answer, error(nil)
 	if f.AskFn != nil {
-		return f.AskFn(ctx, question, k)
+		ans, err = f.AskFn(ctx, req.Question, req.K)
 	}
-	return f.Answer, nil
-}
-
-func (f *fakeService) AskStream(ctx context.Context, question string, k int, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
-	ans, err := f.Ask(ctx, question, k)
-	if err != nil {
-		return nil, err
+	if err != nil || req.Emit == nil {
+		return ans, err
 	}
 	for _, st := range f.Stream {
-		if err := emit(st); err != nil {
+		if err := req.Emit(st); err != nil {
 			return nil, err
 		}
 	}
 	return ans, nil
 }
 
-// AskWhere and SearchWhere are the server's view: they record the filter
-// and answer as Ask/AskStream and Search do.
-func (f *fakeService) AskWhere(ctx context.Context, question string, k int, where grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
+func (f *fakeService) Search(ctx context.Context, req grounded.SearchRequest) ([]grounded.Hit, error) {
 	f.mu.Lock()
-	f.wheres = append(f.wheres, where)
+	f.wheres = append(f.wheres, req.Where)
 	f.mu.Unlock()
-	if emit == nil {
-		return f.Ask(ctx, question, k)
-	}
-	return f.AskStream(ctx, question, k, emit)
-}
-
-func (f *fakeService) SearchWhere(ctx context.Context, query string, k int, where grounded.Filter) ([]grounded.Hit, error) {
-	f.mu.Lock()
-	f.wheres = append(f.wheres, where)
-	f.mu.Unlock()
-	return f.Search(ctx, query, k)
-}
-
-func (f *fakeService) Search(ctx context.Context, query string, k int) ([]grounded.Hit, error) {
-	f.record(call{"Search", query, k})
+	f.record(call{"Search", req.Query, req.K})
 	if f.SearchFn != nil {
-		return f.SearchFn(ctx, query, k)
+		return f.SearchFn(ctx, req.Query, req.K)
 	}
 	return f.Hits, nil
+}
+
+// Summarize and Extract are faked by fakeSummarizer and fakeExtractor.
+func (f *fakeService) Summarize(context.Context, grounded.SummaryRequest) (*grounded.Summary, error) {
+	return nil, errors.New("fakeService: no summaries")
+}
+
+func (f *fakeService) Extract(context.Context, grounded.ExtractRequest) (*grounded.Extraction, error) {
+	return nil, errors.New("fakeService: no extraction")
 }
 
 // cannedAnswer is an answer with every field set, so that a dropped or renamed

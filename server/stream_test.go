@@ -103,7 +103,8 @@ type streamFake struct {
 	canceled chan error
 }
 
-func (f *streamFake) AskWhere(ctx context.Context, q string, k int, _ grounded.Filter, emit func(grounded.Sentence) error) (*grounded.Answer, error) {
+func (f *streamFake) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.Answer, error) {
+	emit := req.Emit
 	if err := emit(grounded.Sentence{Text: "First.", Citations: []int{1}, Supported: true}); err != nil {
 		if f.canceled != nil {
 			f.canceled <- ctx.Err() // the client left while the sentence was written

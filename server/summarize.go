@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -16,14 +15,7 @@ import (
 //
 // A source ending in "*" names every document whose source starts with the
 // rest. Exactly one of documents, sources and query; length 1 to 50
-// sentences (default 5). A collection that cannot summarize answers 500
-// "not supported".
-
-// Summarizer is a collection that summarizes its documents.
-// collection.Collection implements it.
-type Summarizer interface {
-	Summarize(ctx context.Context, req grounded.SummaryRequest) (*grounded.Summary, error)
-}
+// sentences (default 5).
 
 // SummarizeRequest is the body of POST /v1/summarize.
 type SummarizeRequest struct {
@@ -63,21 +55,12 @@ func (h *handler) summarize(c *gin.Context) {
 			return
 		}
 	}
-	if err := sreq.Check(); err != nil {
-		writeError(c, err)
-		return
-	}
 	col, err := h.collection(c, req.Collection, false)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	s, ok := col.(Summarizer)
-	if !ok {
-		writeError(c, grounded.Errorf(grounded.EINTERNAL, "this collection does not support summaries"))
-		return
-	}
-	sum, err := s.Summarize(c.Request.Context(), sreq)
+	sum, err := col.Summarize(c.Request.Context(), sreq)
 	if err != nil {
 		writeError(c, err)
 		return

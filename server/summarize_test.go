@@ -20,7 +20,7 @@ type fakeSummarizer struct {
 	got *grounded.SummaryRequest
 }
 
-var _ server.Summarizer = (*fakeSummarizer)(nil)
+var _ server.Collection = (*fakeSummarizer)(nil)
 
 func (f *fakeSummarizer) Summarize(ctx context.Context, req grounded.SummaryRequest) (*grounded.Summary, error) {
 	f.got = &req
@@ -102,16 +102,5 @@ func TestSummarizeRoute(t *testing.T) {
 				t.Errorf("%d %s %q, want %d %s containing %q", resp.StatusCode, code, msg, tt.status, tt.code, tt.msg)
 			}
 		})
-	}
-}
-
-// TestSummarizeRouteUnsupported: a collection that cannot summarize says so.
-func TestSummarizeRouteUnsupported(t *testing.T) {
-	ts := httptest.NewServer(server.New(server.Config{Collections: only(&fakeService{})}))
-	t.Cleanup(ts.Close)
-	resp, body := do(t, ts, "POST", "/v1/summarize", `{"doc_id": "d1"}`)
-	code, msg := decodeError(t, resp, body)
-	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(msg, "does not support summaries") {
-		t.Errorf("%d %s %q", resp.StatusCode, code, msg)
 	}
 }
