@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/internal/textproc"
 	"github.com/groundedhq/grounded/retrieval"
 )
@@ -90,7 +91,7 @@ func BenchmarkSearch(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			q := f.queries[i%len(f.queries)]
 			began := time.Now()
-			hits, err := f.index.Search(ctx, q, 10)
+			hits, err := f.index.Search(ctx, q, 10, nil)
 			lat = append(lat, time.Since(began))
 			if err != nil {
 				b.Fatal(err)
@@ -115,7 +116,7 @@ func BenchmarkAsk(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			q := f.queries[i%len(f.queries)]
 			began := time.Now()
-			ans, err := f.answers.Ask(ctx, q, 0)
+			ans, err := f.answers.Ask(ctx, grounded.AskRequest{Question: q})
 			lat = append(lat, time.Since(began))
 			if err != nil {
 				b.Fatal(err)
@@ -201,7 +202,7 @@ func BenchmarkSearchVsBare(b *testing.B) {
 			var th, tb time.Duration
 			search := func() {
 				began := time.Now()
-				if _, err := f.index.Search(ctx, q, 10); err != nil {
+				if _, err := f.index.Search(ctx, q, 10, nil); err != nil {
 					b.Fatal(err)
 				}
 				th = time.Since(began)

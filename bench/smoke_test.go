@@ -42,7 +42,7 @@ func TestSmoke(t *testing.T) {
 
 	t.Run("every query finds passages", func(t *testing.T) {
 		for _, q := range f.queries {
-			hits, err := f.index.Search(ctx, q, 10)
+			hits, err := f.index.Search(ctx, q, 10, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +55,7 @@ func TestSmoke(t *testing.T) {
 	t.Run("a passage finds itself", func(t *testing.T) {
 		for _, i := range []int{0, 123, 999} {
 			c := f.chunks[i]
-			hits, err := f.index.Search(ctx, c.Text, 3)
+			hits, err := f.index.Search(ctx, c.Text, 3, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +72,7 @@ func TestSmoke(t *testing.T) {
 		}
 		answered := 0
 		for _, q := range f.queries {
-			ans, err := f.answers.Ask(ctx, q, 0)
+			ans, err := f.answers.Ask(ctx, grounded.AskRequest{Question: q})
 			if err != nil {
 				t.Fatal(err)
 			}

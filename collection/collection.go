@@ -301,6 +301,18 @@ func (c *Collection) answerer(ctx context.Context) (*answer.Service, error) {
 	return c.answers, nil
 }
 
+// Index returns the collection's search index, loading it on first use,
+// for evaluations that rank past a request's k limit (grounded.MaxK);
+// everything else searches through Search.
+func (c *Collection) Index(ctx context.Context) (*retrieval.Index, error) {
+	if err := c.LoadIndex(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.index, nil
+}
+
 // Len is the number of chunks in the live index (0 before it is loaded).
 func (c *Collection) Len() int {
 	c.mu.RLock()

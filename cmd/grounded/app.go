@@ -6,23 +6,20 @@ import (
 	"io"
 	"os"
 
-	"github.com/groundedhq/grounded/answer"
 	"github.com/groundedhq/grounded/collection"
 	"github.com/groundedhq/grounded/corpus"
 	"github.com/groundedhq/grounded/ingest"
 	"github.com/groundedhq/grounded/internal/textproc"
-	"github.com/groundedhq/grounded/retrieval"
 	"github.com/groundedhq/grounded/server"
 )
 
 // app is one wired-up grounded: the data folder's collections and the one a
-// command works on. index and answers are set by loadIndex.
+// command works on, which every command asks, searches, summarizes and
+// extracts through.
 type app struct {
-	dir     string
-	set     *collection.Set
-	col     *collection.Collection
-	index   *retrieval.Index
-	answers *answer.Service
+	dir string
+	set *collection.Set
+	col *collection.Collection
 }
 
 // appOptions say how to open an app. Only data and emb are required.
@@ -115,20 +112,6 @@ func (a *app) ensureCorpus(ctx context.Context, stderr io.Writer) error {
 		return nil
 	}
 	return a.col.EnsureFilled(ctx, corpus.FS, "corpus", stderr)
-}
-
-// loadIndex builds the in-memory search index from the store.
-func (a *app) loadIndex(ctx context.Context) error {
-	ix, err := a.col.Index(ctx)
-	if err != nil {
-		return err
-	}
-	ans, err := a.col.Answers(ctx)
-	if err != nil {
-		return err
-	}
-	a.index, a.answers = ix, ans
-	return nil
 }
 
 // collections serves a Set's collections to the HTTP server.

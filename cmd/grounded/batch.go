@@ -216,7 +216,7 @@ func batchHandlers(a *app, base string) map[string]batch.Handler {
 			if err := batch.Decode(fields, &j); err != nil {
 				return nil, false, err
 			}
-			ans, err := a.answers.AskWhere(ctx, j.Question, j.K, j.Where, nil)
+			ans, err := a.col.Ask(ctx, grounded.AskRequest{Question: j.Question, K: j.K, Where: j.Where})
 			if err != nil {
 				return nil, false, err
 			}
@@ -227,7 +227,7 @@ func batchHandlers(a *app, base string) map[string]batch.Handler {
 			if err := batch.Decode(fields, &j); err != nil {
 				return nil, false, err
 			}
-			hits, err := a.answers.SearchWhere(ctx, j.Query, j.K, j.Where)
+			hits, err := a.col.Search(ctx, grounded.SearchRequest{Query: j.Query, K: j.K, Where: j.Where})
 			if err != nil {
 				return nil, false, err
 			}

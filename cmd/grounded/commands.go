@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/groundedhq/grounded"
-	"github.com/groundedhq/grounded/answer"
 	"github.com/groundedhq/grounded/collection"
 	"github.com/groundedhq/grounded/ingest"
 	"github.com/groundedhq/grounded/server"
@@ -95,8 +94,8 @@ type askFlags struct {
 
 // check validates k and the filter before anything is opened.
 func (q *queryFlags) check() (grounded.Filter, error) {
-	if q.k < 1 || q.k > answer.MaxK {
-		return nil, fmt.Errorf("%w: -k must be between 1 and %d", errUsage, answer.MaxK)
+	if q.k < 1 || q.k > grounded.MaxK {
+		return nil, fmt.Errorf("%w: -k must be between 1 and %d", errUsage, grounded.MaxK)
 	}
 	f, err := grounded.ParseFilter(q.where)
 	if err != nil {
@@ -119,7 +118,7 @@ func openServing(ctx context.Context, common commonFlags, llm llmFlags, stderr i
 	if err != nil {
 		return nil, err
 	}
-	if err := a.loadIndex(ctx); err != nil {
+	if err := a.col.LoadIndex(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -147,7 +146,7 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer a.Close()
-	hits, err := a.answers.SearchWhere(ctx, query, q.k, where)
+	hits, err := a.col.Search(ctx, grounded.SearchRequest{Query: query, K: q.k, Where: where})
 	if err != nil {
 		return err
 	}
@@ -197,7 +196,7 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	ans, err := a.answers.AskWhere(ctx, question, q.k, where, emit)
+	ans, err := a.col.Ask(ctx, grounded.AskRequest{Question: question, K: q.k, Where: where, Emit: emit})
 	if err != nil {
 		return err
 	}
@@ -371,7 +370,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ready := make(chan string, 1)
 	go func() {
 		if at, ok := <-ready; ok {
-			logger.Info("serving", "addr", at, "chunks", a.index.Len(), "data", a.dir)
+			logger.Info("serving", "addr", at, "chunks", a.col.Len(), "data", a.dir)
 		}
 	}()
 	err = server.Serve(ctx, *addr, h, 10*time.Second, ready)

@@ -473,8 +473,8 @@ func TestHTTP(t *testing.T) {
 		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
 			t.Fatal(err)
 		}
-		if resp.StatusCode != http.StatusOK || h.Status != "ok" || h.Chunks != a.index.Len() || h.Chunks == 0 {
-			t.Errorf("healthz = %d %+v, want 200 ok with %d chunks", resp.StatusCode, h, a.index.Len())
+		if resp.StatusCode != http.StatusOK || h.Status != "ok" || h.Chunks != a.col.Len() || h.Chunks == 0 {
+			t.Errorf("healthz = %d %+v, want 200 ok with %d chunks", resp.StatusCode, h, a.col.Len())
 		}
 	})
 
@@ -545,7 +545,7 @@ func TestCitationsAreExact(t *testing.T) {
 
 	answered := 0
 	for _, q := range inScope {
-		ans, err := a.answers.Ask(ctx, q.question, 0)
+		ans, err := a.col.Ask(ctx, grounded.AskRequest{Question: q.question})
 		if err != nil {
 			t.Errorf("Ask(%q): %v", q.question, err)
 			continue
@@ -566,7 +566,7 @@ func TestCitationsAreExact(t *testing.T) {
 		t.Errorf("answered %d of %d in-scope questions, want at least %d", answered, len(inScope), min)
 	}
 	for _, q := range outOfScope {
-		ans, err := a.answers.Ask(ctx, q, 0)
+		ans, err := a.col.Ask(ctx, grounded.AskRequest{Question: q})
 		if err != nil {
 			t.Errorf("Ask(%q): %v", q, err)
 			continue

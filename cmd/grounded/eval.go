@@ -106,7 +106,16 @@ func cmdEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 	defer a.closeAndRemove()
 	ingestTime := time.Since(began)
 	progress := terminalOrNil(stderr)
-	rep, err := eval.Retrieval(ctx, b, a.index.Search, func(h grounded.Hit) string {
+	// The evaluation ranks 200 passages a query, past a request's k limit:
+	// it searches the collection's index itself.
+	ix, err := a.col.Index(ctx)
+	if err != nil {
+		return err
+	}
+	search := func(ctx context.Context, query string, k int) ([]grounded.Hit, error) {
+		return ix.Search(ctx, query, k, nil)
+	}
+	rep, err := eval.Retrieval(ctx, b, search, func(h grounded.Hit) string {
 		id, _ := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(h.Source, "beir/"), ".md"))
 		return id
 	}, eval.RetrievalOptions{Limit: *limit, Progress: progress})
@@ -114,7 +123,7 @@ func cmdEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	rep.Dataset = *dir
-	rep.Chunks = a.index.Len()
+	rep.Chunks = ix.Len()
 	rep.IngestSeconds = float64(ingestTime.Milliseconds()) / 1000
 	if *asJSON {
 		return writeJSON(stdout, rep)
@@ -139,7 +148,7 @@ func evalIndex(ctx context.Context, tune tuningFlags, files fstest.MapFS, prefix
 	}
 	sum, err := a.col.IngestFS(ctx, files, prefix, reportFailures(stderr))
 	if err == nil {
-		err = a.loadIndex(ctx)
+		err = a.col.LoadIndex(ctx)
 	}
 	if err != nil {
 		a.closeAndRemove()
@@ -198,7 +207,7 @@ func cmdEvalQA(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer a.closeAndRemove()
 	progress := terminalOrNil(stderr)
 	res, err := eval.QA(ctx, sq, func(ctx context.Context, q string) (*grounded.Answer, error) {
-		return a.answers.Ask(ctx, q, 0)
+		return a.col.Ask(ctx, grounded.AskRequest{Question: q})
 	}, func(c grounded.Citation) string {
 		return strings.TrimSuffix(strings.TrimPrefix(c.Source, "squad/"), ".md")
 	}, eval.QAOptions{Limit: *limit, Half: *half, Progress: progress})

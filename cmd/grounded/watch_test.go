@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/ingest"
 )
 
@@ -47,7 +48,7 @@ func TestWatchKeepsTheServedIndexInSync(t *testing.T) {
 	wait("the first pass", func(ingest.Summary) bool { return true })
 
 	found := func(query, source string) bool {
-		hits, err := a.answers.Search(ctx, query, 5)
+		hits, err := a.col.Search(ctx, grounded.SearchRequest{Query: query, K: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
