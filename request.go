@@ -7,50 +7,44 @@ const MaxK = 100
 
 // AskRequest asks a collection a question: the one way every front end
 // (CLI, batch, eval, HTTP, the OpenAI-compatible route) asks. Options grow
-// here as fields, not as new methods.
+// here as fields, not as new methods. As JSON it is a batch job's fields.
 type AskRequest struct {
 	// Question is what to answer; it must not be blank.
-	Question string
+	Question string `json:"question"`
 	// K is the number of passages retrieved, 1 to MaxK; 0 means the
 	// collection's default (5).
-	K int
+	K int `json:"k"`
 	// Where restricts the passages answered from (see Filter); nil: all.
-	Where Filter
+	Where Filter `json:"where"`
 	// Emit, when set, receives each answer sentence as soon as it has
 	// passed its support check (the extractive answerer's sentences all
 	// arrive at the end). An error from it stops the answer with that error.
-	Emit func(Sentence) error
+	Emit func(Sentence) error `json:"-"`
+}
+
+// SearchRequest asks a collection for the passages that best match a
+// query. As JSON it is a batch job's fields.
+type SearchRequest struct {
+	// Query is the text searched for; it must not be blank.
+	Query string `json:"query"`
+	// K is the number of passages returned at most, 1 to MaxK; 0 means the
+	// collection's default (5).
+	K int `json:"k"`
+	// Where restricts the passages searched (see Filter); nil: all.
+	Where Filter `json:"where"`
 }
 
 // Check returns an EINVALID error for a blank question or K out of range.
-func (r AskRequest) Check() error {
-	if strings.TrimSpace(r.Question) == "" {
-		return Errorf(EINVALID, "question is empty")
-	}
-	return checkK(r.K)
-}
-
-// SearchRequest asks a collection for the passages that best match a query.
-type SearchRequest struct {
-	// Query is the text searched for; it must not be blank.
-	Query string
-	// K is the number of passages returned at most, 1 to MaxK; 0 means the
-	// collection's default (5).
-	K int
-	// Where restricts the passages searched (see Filter); nil: all.
-	Where Filter
-}
+func (r AskRequest) Check() error { return check("question", r.Question, r.K) }
 
 // Check returns an EINVALID error for a blank query or K out of range.
-func (r SearchRequest) Check() error {
-	if strings.TrimSpace(r.Query) == "" {
-		return Errorf(EINVALID, "query is empty")
-	}
-	return checkK(r.K)
-}
+func (r SearchRequest) Check() error { return check("query", r.Query, r.K) }
 
-func checkK(k int) error {
-	if k < 0 || k > MaxK {
+func check(what, text string, k int) error {
+	switch {
+	case strings.TrimSpace(text) == "":
+		return Errorf(EINVALID, "%s is empty", what)
+	case k < 0 || k > MaxK:
 		return Errorf(EINVALID, "k must be between 1 and %d", MaxK)
 	}
 	return nil

@@ -9,11 +9,10 @@
 //	collections/NAME/grounded.db         every other collection
 //
 // A Collection is the one surface every front end (CLI, batch, eval, HTTP)
-// works with: it ingests (folders, synced folders, single uploads), lists,
-// reads and deletes documents, and asks, searches, summarizes and extracts,
-// each operation taking one request struct that it checks. Writes go to
-// the store first (one transaction per batch of whole documents) and then
-// to the live index one whole document at a time, so a query sees a
+// uses: it ingests (folders, synced folders, single uploads), lists, reads
+// and deletes documents, and asks, searches, summarizes and extracts. Writes
+// go to the store first (one transaction per batch of whole documents) and
+// then to the live index one whole document at a time, so a query sees a
 // document entirely or not at all, and the store stays the source of truth
 // the index is rebuilt from.
 package collection
@@ -291,26 +290,21 @@ func (c *Collection) loadLocked(ctx context.Context) error {
 	return nil
 }
 
-// answerer returns the collection's answerer, loading the index on first use.
-func (c *Collection) answerer(ctx context.Context) (*answer.Service, error) {
+// loaded returns the index and answerer, loading them on first use.
+func (c *Collection) loaded(ctx context.Context) (*retrieval.Index, *answer.Service, error) {
 	if err := c.LoadIndex(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.answers, nil
+	return c.index, c.answers, nil
 }
 
 // Index returns the collection's search index, loading it on first use,
-// for evaluations that rank past a request's k limit (grounded.MaxK);
-// everything else searches through Search.
+// for evaluations that rank past a request's k limit (grounded.MaxK).
 func (c *Collection) Index(ctx context.Context) (*retrieval.Index, error) {
-	if err := c.LoadIndex(ctx); err != nil {
-		return nil, err
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.index, nil
+	ix, _, err := c.loaded(ctx)
+	return ix, err
 }
 
 // Len is the number of chunks in the live index (0 before it is loaded).
@@ -330,7 +324,7 @@ func (c *Collection) Ask(ctx context.Context, req grounded.AskRequest) (*grounde
 	if err := req.Check(); err != nil {
 		return nil, err
 	}
-	a, err := c.answerer(ctx)
+	_, a, err := c.loaded(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +338,7 @@ func (c *Collection) Search(ctx context.Context, req grounded.SearchRequest) ([]
 	if err := req.Check(); err != nil {
 		return nil, err
 	}
-	a, err := c.answerer(ctx)
+	_, a, err := c.loaded(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -154,7 +154,7 @@ func (c *Collection) summarizeQuery(ctx context.Context, s *summarize.Summarizer
 	if k == 0 {
 		k = grounded.DefaultSummaryK
 	}
-	a, err := c.answerer(ctx)
+	_, a, err := c.loaded(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -124,26 +124,15 @@ func printBatchSummary(w io.Writer, sum batch.Summary, outPath string) {
 	}
 }
 
-// The jobs' fields, decoded strictly (batch.Decode).
-type (
-	askJob struct {
-		Question string          `json:"question"`
-		K        int             `json:"k"`
-		Where    grounded.Filter `json:"where"`
-	}
-	searchJob struct {
-		Query string          `json:"query"`
-		K     int             `json:"k"`
-		Where grounded.Filter `json:"where"`
-	}
-	// extractJob gives the schema inline or as a file, and one document.
-	extractJob struct {
-		Schema     json.RawMessage `json:"schema"`
-		SchemaFile string          `json:"schema_file"`
-		DocID      string          `json:"doc_id"`
-		Source     string          `json:"source"`
-	}
-)
+// The jobs' fields are decoded strictly (batch.Decode): an ask or search
+// job's into grounded.AskRequest or SearchRequest, an extract job's into
+// extractJob, which gives the schema inline or as a file, and one document.
+type extractJob struct {
+	Schema     json.RawMessage `json:"schema"`
+	SchemaFile string          `json:"schema_file"`
+	DocID      string          `json:"doc_id"`
+	Source     string          `json:"source"`
+}
 
 // summaryRequest reads a summarize job: the fields of POST /v1/summarize,
 // save collection (a batch runs in its --collection).
@@ -212,22 +201,22 @@ func batchHandlers(a *app, base string) map[string]batch.Handler {
 	schemas := &schemaCache{base: base, seen: map[string]schemaOrErr{}}
 	return map[string]batch.Handler{
 		"ask": func(ctx context.Context, fields json.RawMessage) (any, bool, error) {
-			var j askJob
-			if err := batch.Decode(fields, &j); err != nil {
+			var req grounded.AskRequest
+			if err := batch.Decode(fields, &req); err != nil {
 				return nil, false, err
 			}
-			ans, err := a.col.Ask(ctx, grounded.AskRequest{Question: j.Question, K: j.K, Where: j.Where})
+			ans, err := a.col.Ask(ctx, req)
 			if err != nil {
 				return nil, false, err
 			}
 			return ans, ans.Abstained, nil
 		},
 		"search": func(ctx context.Context, fields json.RawMessage) (any, bool, error) {
-			var j searchJob
-			if err := batch.Decode(fields, &j); err != nil {
+			var req grounded.SearchRequest
+			if err := batch.Decode(fields, &req); err != nil {
 				return nil, false, err
 			}
-			hits, err := a.col.Search(ctx, grounded.SearchRequest{Query: j.Query, K: j.K, Where: j.Where})
+			hits, err := a.col.Search(ctx, req)
 			if err != nil {
 				return nil, false, err
 			}
