@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/internal/textproc"
 )
 
@@ -62,21 +63,9 @@ type Config struct {
 	// K is the number of passages retrieved when the caller gives none. Default 5.
 	K int
 
-	// LLM, when set, answers through the grounding protocol (generate.go)
-	// instead of the extractive answerer; Support must be set with it.
-	LLM *grounded.LLM
-	// Support checks each generated sentence against the passages it cites.
-	Support SupportFunc
-	// CountTokens measures prompt text for packing passages. Default: an
-	// estimate of 4 bytes a token.
-	CountTokens func(string) int
-	// PassageTokens is the prompt's budget for passages. Default 3000.
-	PassageTokens int
-	// AnswerTokens is the reply's budget. Default 600.
-	AnswerTokens int
-	// FlagUnsupported keeps sentences that fail the support check in the
-	// answer, marked, instead of dropping them.
-	FlagUnsupported bool
+	// Model, when set, answers through the grounding protocol (generate.go)
+	// instead of the extractive answerer.
+	Model *grounding.Model
 	// NoTypeCheck, NoNameCheck and NoNegationCheck turn off the question
 	// checks (for ablation in evaluations); see Ask.
 	NoTypeCheck     bool
@@ -96,15 +85,6 @@ func New(s Searcher, an *textproc.Analyzer, cfg Config) *Service {
 	if cfg.MinCoverage <= 0 {
 		cfg.MinCoverage = 0.56
 	}
-	if cfg.CountTokens == nil {
-		cfg.CountTokens = func(s string) int { return (len(s) + 3) / 4 }
-	}
-	if cfg.PassageTokens <= 0 {
-		cfg.PassageTokens = 3000
-	}
-	if cfg.AnswerTokens <= 0 {
-		cfg.AnswerTokens = 600
-	}
 	if cfg.ContextShare <= 0 {
 		cfg.ContextShare = 0.2
 	}
@@ -117,6 +97,7 @@ func New(s Searcher, an *textproc.Analyzer, cfg Config) *Service {
 	if an == nil {
 		an = textproc.NewAnalyzer()
 	}
+	cfg.Model = cfg.Model.WithDefaults(an)
 	return &Service{search: s, an: an, cfg: cfg}
 }
 
@@ -234,7 +215,7 @@ func (s *Service) AskWhere(ctx context.Context, question string, k int, where gr
 		return timing(abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence)), nil
 	}
 	var ans *grounded.Answer
-	if s.cfg.LLM != nil {
+	if s.cfg.Model != nil {
 		emitted := 0
 		counted := emit
 		if emit != nil {

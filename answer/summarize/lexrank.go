@@ -9,6 +9,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/internal/textproc"
 )
 
@@ -510,6 +511,6 @@ func (s *Summarizer) extractive(chunks []grounded.Chunk, length int, query strin
 			Text: strings.Join(strings.Fields(c.text), " "), Citations: []int{n}, Support: 1, Supported: true,
 		})
 	}
-	sum.Summary = render(sum.Sentences)
+	sum.Summary = grounding.Render(sum.Sentences)
 	return sum
 }
