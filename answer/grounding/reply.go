@@ -23,13 +23,21 @@ type Claim struct {
 	Cites []int
 }
 
-// leadingMarker is the length of the marker s starts with, 0 for none.
-func leadingMarker(s string) int {
-	if m := markers.FindStringIndex(s); m != nil && m[0] == 0 {
-		return m[1]
+// leadingMarkers is the length of the markers s starts with ("[1][3]",
+// "[1] [2]"), 0 for none.
+func leadingMarkers(s string) int {
+	n := 0
+	for {
+		m := markers.FindStringIndex(s[n:])
+		if m == nil || strings.TrimSpace(s[n:n+m[0]]) != "" {
+			return n
+		}
+		n += m[1]
 	}
-	return 0
 }
+
+// openMarker matches text that may yet become markers as more arrives.
+var openMarker = regexp.MustCompile(`^\s*(\[[\d\s,;]*)?$`)
 
 // Split cuts a reply into sentences (textproc.Sentences), markers that
 // open a sentence joined to the one before. Every sentence returned is
@@ -38,7 +46,7 @@ func Split(reply string) []string {
 	var raw []string
 	for _, sp := range textproc.Sentences(reply, 0, len(reply)) {
 		t := reply[sp.Start:sp.End]
-		if m := leadingMarker(t); m > 0 && len(raw) > 0 {
+		if m := leadingMarkers(t); m > 0 && len(raw) > 0 {
 			raw[len(raw)-1] += " " + t[:m]
 			t = strings.TrimSpace(t[m:])
 		}
@@ -89,16 +97,20 @@ func Parse(reply string, valid func(int) bool) (claims []Claim, invalid int) {
 }
 
 // Complete is how many leading bytes of a reply still arriving hold only
-// whole sentences: everything before the last sentence's start, with the
-// markers that lead that sentence (they close the one before). 0 when
-// there are fewer than two sentences.
+// whole sentences, with their markers: everything before the start of the
+// last sentence that has begun, and the markers that lead it (they close
+// the sentence before). A sentence has begun when it has text that cannot
+// be more markers. 0 when no sentence is whole yet.
 func Complete(reply string) int {
 	spans := textproc.Sentences(reply, 0, len(reply))
-	if len(spans) < 2 {
-		return 0
+	for i := len(spans) - 1; i > 0; i-- {
+		cut := spans[i].Start
+		cut += leadingMarkers(reply[cut:])
+		if !openMarker.MatchString(reply[cut:]) {
+			return cut
+		}
 	}
-	cut := spans[len(spans)-1].Start
-	return cut + leadingMarker(reply[cut:])
+	return 0
 }
 
 // Markers renders citation numbers as markers: "[1][3]".
