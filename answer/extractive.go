@@ -388,10 +388,7 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 		h := hits[c.hit]
 		quote := h.Text[c.start-h.Start : c.end-h.Start]
 		n := i + 1
-		ans.Citations = append(ans.Citations, grounded.Citation{
-			N: n, DocID: h.DocID, Source: h.Source, Title: h.Title, Section: h.Section, Location: h.Location,
-			Version: h.Version, Quote: quote, Start: c.start, End: c.end, Score: round3(c.coverage),
-		})
+		ans.Citations = append(ans.Citations, grounding.Cite(n, h.Chunk, quote, c.start, grounding.Round3(c.coverage)))
 		if i > 0 {
 			text.WriteByte(' ')
 		}
@@ -400,8 +397,6 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 	ans.Answer = text.String()
 	return ans
 }
-
-func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
 
 func jaccard(a, b map[string]bool) float64 {
 	if len(a) == 0 && len(b) == 0 {

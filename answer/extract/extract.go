@@ -136,13 +136,8 @@ func (e *Extractor) prepare(gd *grounded.Document) *doc {
 		if s.Heading {
 			continue
 		}
-		st := &sent{start: s.Start, end: s.End, terms: map[string]bool{}, prefixes: map[string]bool{}}
-		for _, t := range e.cfg.Analyzer.Terms(text[s.Start:s.End]) {
-			st.terms[t] = true
-			if len(t) >= prefixLen {
-				st.prefixes[t[:prefixLen]] = true
-			}
-		}
+		st := newSent(e.cfg.Analyzer, text[s.Start:s.End])
+		st.start, st.end = s.Start, s.End
 		if si := sectionAt(gd.Sections, s.Start); si >= 0 {
 			st.section = &gd.Sections[si]
 			if headings[si] == nil {
@@ -158,6 +153,18 @@ func (e *Extractor) prepare(gd *grounded.Document) *doc {
 		d.sents = append(d.sents, st)
 	}
 	return d
+}
+
+// newSent returns a sentence with the terms of text and their prefixes.
+func newSent(an *textproc.Analyzer, text string) *sent {
+	st := &sent{terms: map[string]bool{}, prefixes: map[string]bool{}}
+	for _, t := range an.Terms(text) {
+		st.terms[t] = true
+		if len(t) >= prefixLen {
+			st.prefixes[t[:prefixLen]] = true
+		}
+	}
+	return st
 }
 
 // sectionAt returns the index of the innermost section holding byte pos, or -1.

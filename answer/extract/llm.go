@@ -68,13 +68,8 @@ func (e *Extractor) pack(d *doc, schema *grounded.Schema, ps []grounding.Passage
 	if total > m.PassageTokens && len(ps) > 1 {
 		sents := make([]*sent, len(ps))
 		for i, p := range ps {
-			sents[i] = &sent{terms: map[string]bool{}, prefixes: map[string]bool{}, heading: textproc.Set(e.cfg.Analyzer.Terms(p.Chunk.Section))}
-			for _, t := range e.cfg.Analyzer.Terms(p.Chunk.Text) {
-				sents[i].terms[t] = true
-				if len(t) >= prefixLen {
-					sents[i].prefixes[t[:prefixLen]] = true
-				}
-			}
+			sents[i] = newSent(e.cfg.Analyzer, p.Chunk.Text)
+			sents[i].heading = textproc.Set(e.cfg.Analyzer.Terms(p.Chunk.Section))
 		}
 		var ranked [][]int
 		for _, f := range schema.Fields {

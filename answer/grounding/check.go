@@ -42,7 +42,7 @@ func (c *Check) Sentence(cl Claim) grounded.Sentence {
 		texts[i] = c.ps[n-1].Chunk.Text
 	}
 	r := c.m.Support(cl.Text, texts)
-	st.Support, st.Supported, st.Reason = round3(r.Score), r.Supported, r.Reason
+	st.Support, st.Supported, st.Reason = Round3(r.Score), r.Supported, r.Reason
 	if r.Supported && r.Passage >= 0 && r.Passage < len(cl.Cites) && 0 <= r.Start && r.Start < r.End && r.End <= len(texts[r.Passage]) {
 		n := cl.Cites[r.Passage]
 		if prev, ok := c.best[n]; !ok || r.Score > prev.Score {
@@ -70,14 +70,21 @@ func (c *Check) Citations(sents []grounded.Sentence) []grounded.Citation {
 		ch := p.Chunk
 		quote, start, score := ch.Text, ch.Start, p.Score
 		if r, ok := c.best[p.N]; ok {
-			quote, start, score = ch.Text[r.Start:r.End], ch.Start+r.Start, round3(r.Score)
+			quote, start, score = ch.Text[r.Start:r.End], ch.Start+r.Start, Round3(r.Score)
 		}
-		out = append(out, grounded.Citation{
-			N: p.N, DocID: ch.DocID, Source: ch.Source, Title: ch.Title, Section: ch.Section, Location: ch.Location,
-			Version: ch.Version, Quote: quote, Start: start, End: start + len(quote), Score: score,
-		})
+		out = append(out, Cite(p.N, ch, quote, start, score))
 	}
 	return out
 }
 
-func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
+// Cite is citation n: quote, at byte offset start of its document, which
+// chunk ch holds (or holds the start of), with ch's document and heading.
+func Cite(n int, ch grounded.Chunk, quote string, start int, score float64) grounded.Citation {
+	return grounded.Citation{
+		N: n, DocID: ch.DocID, Source: ch.Source, Title: ch.Title, Section: ch.Section, Location: ch.Location,
+		Version: ch.Version, Quote: quote, Start: start, End: start + len(quote), Score: score,
+	}
+}
+
+// Round3 rounds a score to the 3 decimals answers report.
+func Round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }

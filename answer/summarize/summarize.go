@@ -113,14 +113,3 @@ func (s *Summarizer) Summarize(ctx context.Context, in Input) (*grounded.Summary
 	sum.Coverage.Documents, sum.Coverage.Chunks = cov.Documents, cov.Chunks
 	return sum, nil
 }
-
-func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
-
-// citation is citation n: quote, at byte start of its document, with the
-// heading and location of chunk c, which holds it or its start.
-func citation(n int, c grounded.Chunk, quote string, start int, score float64) grounded.Citation {
-	return grounded.Citation{
-		N: n, DocID: c.DocID, Source: c.Source, Title: c.Title, Section: c.Section, Location: c.Location,
-		Version: c.Version, Quote: quote, Start: start, End: start + len(quote), Score: round3(score),
-	}
-}
