@@ -10,8 +10,9 @@ import (
 
 // TestImportBoundaries holds the architecture's lines (README "Project
 // structure"): the domain package imports only the standard library, each
-// third-party library is imported by its one adapter, and adapters never
-// import each other.
+// third-party library is imported by its one adapter, adapters never
+// import each other, and inside answer/ imports point down the layers
+// (support, then the grounding protocol, then its users).
 func TestImportBoundaries(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json", "./...").Output()
 	if err != nil {
@@ -35,6 +36,14 @@ func TestImportBoundaries(t *testing.T) {
 			}
 		}
 		return ""
+	}
+	// Layers inside answer/: a package may import only lower ones.
+	layer := map[string]int{
+		mod + "/answer/support":   0,
+		mod + "/answer/grounding": 1,
+		mod + "/answer":           2,
+		mod + "/answer/extract":   2,
+		mod + "/answer/summarize": 3,
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	seen := 0
@@ -61,6 +70,11 @@ func TestImportBoundaries(t *testing.T) {
 			}
 			if from, to := adapterOf(p.ImportPath), adapterOf(imp); from != "" && to != "" && from != to {
 				t.Errorf("adapter %s imports adapter %s; wire them in cmd/ instead", p.ImportPath, imp)
+			}
+			if from, ok := layer[p.ImportPath]; ok && strings.HasPrefix(imp, mod+"/answer") {
+				if to, ok := layer[imp]; !ok || to >= from {
+					t.Errorf("%s imports %s; inside answer/ imports point down: support, grounding, answer and extract, summarize", p.ImportPath, imp)
+				}
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/internal/textproc"
 )
 
@@ -62,21 +63,9 @@ type Config struct {
 	// K is the number of passages retrieved when a request gives none. Default 5.
 	K int
 
-	// LLM, when set, answers through the grounding protocol (generate.go)
-	// instead of the extractive answerer; Support must be set with it.
-	LLM *grounded.LLM
-	// Support checks each generated sentence against the passages it cites.
-	Support SupportFunc
-	// CountTokens measures prompt text for packing passages. Default: an
-	// estimate of 4 bytes a token.
-	CountTokens func(string) int
-	// PassageTokens is the prompt's budget for passages. Default 3000.
-	PassageTokens int
-	// AnswerTokens is the reply's budget. Default 600.
-	AnswerTokens int
-	// FlagUnsupported keeps sentences that fail the support check in the
-	// answer, marked, instead of dropping them.
-	FlagUnsupported bool
+	// Model, when set, answers through the grounding protocol (generate.go)
+	// instead of the extractive answerer.
+	Model *grounding.Model
 	// NoTypeCheck, NoNameCheck and NoNegationCheck turn off the question
 	// checks (for ablation in evaluations); see Ask.
 	NoTypeCheck     bool
@@ -96,15 +85,6 @@ func New(s Searcher, an *textproc.Analyzer, cfg Config) *Service {
 	if cfg.MinCoverage <= 0 {
 		cfg.MinCoverage = 0.56
 	}
-	if cfg.CountTokens == nil {
-		cfg.CountTokens = func(s string) int { return (len(s) + 3) / 4 }
-	}
-	if cfg.PassageTokens <= 0 {
-		cfg.PassageTokens = 3000
-	}
-	if cfg.AnswerTokens <= 0 {
-		cfg.AnswerTokens = 600
-	}
 	if cfg.ContextShare <= 0 {
 		cfg.ContextShare = 0.2
 	}
@@ -117,6 +97,7 @@ func New(s Searcher, an *textproc.Analyzer, cfg Config) *Service {
 	if an == nil {
 		an = textproc.NewAnalyzer()
 	}
+	cfg.Model = cfg.Model.WithDefaults(an)
 	return &Service{search: s, an: an, cfg: cfg}
 }
 
@@ -199,7 +180,7 @@ func (s *Service) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.A
 		return timing(abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence)), nil
 	}
 	var ans *grounded.Answer
-	if s.cfg.LLM != nil {
+	if s.cfg.Model != nil {
 		emitted := 0
 		counted := emit
 		if emit != nil {
@@ -372,10 +353,7 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 		h := hits[c.hit]
 		quote := h.Text[c.start-h.Start : c.end-h.Start]
 		n := i + 1
-		ans.Citations = append(ans.Citations, grounded.Citation{
-			N: n, DocID: h.DocID, Source: h.Source, Title: h.Title, Section: h.Section, Location: h.Location,
-			Version: h.Version, Quote: quote, Start: c.start, End: c.end, Score: round3(c.coverage),
-		})
+		ans.Citations = append(ans.Citations, grounding.Cite(n, h.Chunk, quote, c.start, grounding.Round3(c.coverage)))
 		if i > 0 {
 			text.WriteByte(' ')
 		}
@@ -384,8 +362,6 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 	ans.Answer = text.String()
 	return ans
 }
-
-func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
 
 func jaccard(a, b map[string]bool) float64 {
 	if len(a) == 0 && len(b) == 0 {

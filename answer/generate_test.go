@@ -8,13 +8,15 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer"
+	"github.com/groundedhq/grounded/answer/grounding"
+	"github.com/groundedhq/grounded/answer/support"
 )
 
 // wordSupport is a simple checker for protocol tests: a sentence is supported
 // when every word of four letters or more appears in one passage; its span is
 // that passage's first sentence.
-func wordSupport(sentence string, passages []string) answer.SupportResult {
-	best := answer.SupportResult{Passage: -1, Reason: "coverage"}
+func wordSupport(sentence string, passages []string) support.Result {
+	best := support.Result{Passage: -1, Reason: "coverage"}
 	for i, p := range passages {
 		ok := true
 		for _, w := range strings.Fields(strings.ToLower(strings.Trim(sentence, "."))) {
@@ -25,7 +27,7 @@ func wordSupport(sentence string, passages []string) answer.SupportResult {
 		}
 		if ok {
 			end := strings.Index(p, ".") + 1
-			return answer.SupportResult{Score: 1, Supported: true, Passage: i, Start: 0, End: end}
+			return support.Result{Score: 1, Supported: true, Passage: i, Start: 0, End: end}
 		}
 	}
 	return best
@@ -74,11 +76,11 @@ func (s *scripted) generate(ctx context.Context, req grounded.GenerateRequest) (
 }
 
 func newGenService(llm *scripted, flag bool) *answer.Service {
-	return answer.New(&fakeSearcher{hits: genPassages}, nil, answer.Config{
-		LLM:             &grounded.LLM{Provider: "openai", Model: "test-model", Generate: llm.generate},
+	return answer.New(&fakeSearcher{hits: genPassages}, nil, answer.Config{Model: &grounding.Model{
+		LLM:             grounded.LLM{Provider: "openai", Model: "test-model", Generate: llm.generate},
 		Support:         wordSupport,
 		FlagUnsupported: flag,
-	})
+	}})
 }
 
 func TestGroundingProtocol(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 // Extract fills req.Schema's fields from one document of the collection,
 // named by req.DocID or req.Source (see extract.Extractor.Extract). With a
-// model configured (Config.Answer.LLM) the model extracts and every value
+// model configured (Config.Answer.Model) the model extracts and every value
 // is checked against its quote. Errors: EINVALID for an invalid schema or
 // a request naming no document or two; ENOTFOUND for a document the
 // collection does not hold.
@@ -37,9 +37,6 @@ func (c *Collection) Extract(ctx context.Context, req grounded.ExtractRequest) (
 	if err != nil {
 		return nil, err
 	}
-	cfg := c.set.cfg.Answer
-	x := extract.New(extract.Config{
-		Analyzer: c.set.cfg.Analyzer, LLM: cfg.LLM, CountTokens: cfg.CountTokens, PassageTokens: cfg.PassageTokens,
-	})
+	x := extract.New(extract.Config{Analyzer: c.set.cfg.Analyzer, Model: c.set.cfg.Answer.Model})
 	return x.Extract(ctx, req.Schema, doc, chunks)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/collection"
 	"github.com/groundedhq/grounded/internal/textproc"
 	"github.com/groundedhq/grounded/retrieval"
@@ -39,7 +40,7 @@ func TestExtract(t *testing.T) {
 		an := textproc.NewAnalyzer()
 		cfg := collection.Config{Dir: t.TempDir(), Embedder: retrieval.HashEmbedder(64, an), Analyzer: an}
 		if withLLM {
-			cfg.Answer = answer.Config{LLM: llm}
+			cfg.Answer = answer.Config{Model: &grounding.Model{LLM: *llm}}
 		}
 		set, err := collection.Open(cfg)
 		if err != nil {

@@ -24,11 +24,7 @@ func (c *Collection) Summarize(ctx context.Context, req grounded.SummaryRequest)
 	if err := req.Check(); err != nil {
 		return nil, err
 	}
-	cfg := c.set.cfg.Answer
-	s := summarize.New(summarize.Config{
-		Analyzer: c.set.cfg.Analyzer, LLM: cfg.LLM, Support: cfg.Support, CountTokens: cfg.CountTokens,
-		PassageTokens: cfg.PassageTokens, ReplyTokens: cfg.AnswerTokens, FlagUnsupported: cfg.FlagUnsupported,
-	})
+	s := summarize.New(summarize.Config{Analyzer: c.set.cfg.Analyzer, Model: c.set.cfg.Answer.Model})
 	if strings.TrimSpace(req.Query) != "" {
 		return c.summarizeQuery(ctx, s, req)
 	}

@@ -24,6 +24,7 @@ import (
 	"unicode"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/internal/textproc"
 )
 
@@ -40,16 +41,10 @@ type Config struct {
 	// field is null "not_found". Default 0.6: of a two-word name like
 	// "termination_fee", one word alone (0.5) is not enough.
 	MinCoverage float64
-	// LLM, when set, extracts through the model (llm.go); the offline
-	// extractor answers when the model fails or its reply is not JSON.
-	LLM *grounded.LLM
-	// CountTokens measures prompt text. Default: 4 bytes a token.
-	CountTokens func(string) int
-	// PassageTokens is the prompt's budget for passages. Default 3000.
-	PassageTokens int
-	// ReplyTokens is the reply's budget. Default 200 + 60 per field, at
-	// most 4000.
-	ReplyTokens int
+	// Model, when set, extracts through the model (llm.go); the offline
+	// extractor answers when the model fails or its reply is not JSON. A
+	// reply's default budget is 200 tokens + 60 per field, at most 4000.
+	Model *grounding.Model
 }
 
 // Extractor extracts fields from documents. It is safe for concurrent use.
@@ -65,12 +60,7 @@ func New(cfg Config) *Extractor {
 	if cfg.MinCoverage <= 0 {
 		cfg.MinCoverage = 0.6
 	}
-	if cfg.CountTokens == nil {
-		cfg.CountTokens = func(s string) int { return (len(s) + 3) / 4 }
-	}
-	if cfg.PassageTokens <= 0 {
-		cfg.PassageTokens = 3000
-	}
+	cfg.Model = cfg.Model.WithDefaults(cfg.Analyzer)
 	return &Extractor{cfg: cfg}
 }
 
@@ -96,7 +86,7 @@ func (e *Extractor) Extract(ctx context.Context, schema *grounded.Schema, doc *g
 	if out.Version == "" {
 		out.Version = grounded.VersionOf(doc.ContentHash)
 	}
-	if e.cfg.LLM != nil {
+	if e.cfg.Model != nil {
 		err := e.generate(ctx, d, schema, chunks, out)
 		if err == nil {
 			return out, nil
@@ -146,13 +136,8 @@ func (e *Extractor) prepare(gd *grounded.Document) *doc {
 		if s.Heading {
 			continue
 		}
-		st := &sent{start: s.Start, end: s.End, terms: map[string]bool{}, prefixes: map[string]bool{}}
-		for _, t := range e.cfg.Analyzer.Terms(text[s.Start:s.End]) {
-			st.terms[t] = true
-			if len(t) >= prefixLen {
-				st.prefixes[t[:prefixLen]] = true
-			}
-		}
+		st := newSent(e.cfg.Analyzer, text[s.Start:s.End])
+		st.start, st.end = s.Start, s.End
 		if si := sectionAt(gd.Sections, s.Start); si >= 0 {
 			st.section = &gd.Sections[si]
 			if headings[si] == nil {
@@ -168,6 +153,18 @@ func (e *Extractor) prepare(gd *grounded.Document) *doc {
 		d.sents = append(d.sents, st)
 	}
 	return d
+}
+
+// newSent returns a sentence with the terms of text and their prefixes.
+func newSent(an *textproc.Analyzer, text string) *sent {
+	st := &sent{terms: map[string]bool{}, prefixes: map[string]bool{}}
+	for _, t := range an.Terms(text) {
+		st.terms[t] = true
+		if len(t) >= prefixLen {
+			st.prefixes[t[:prefixLen]] = true
+		}
+	}
+	return st
 }
 
 // sectionAt returns the index of the innermost section holding byte pos, or -1.

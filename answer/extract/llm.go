@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/internal/textproc"
 )
 
@@ -26,60 +27,49 @@ Rules:
 6. Reply with one JSON object and nothing else, in this form:
 {"fields": {"FIELD_NAME": {"value": ..., "passage": 1, "quote": "exact words"}, "OTHER_FIELD": null}}`
 
-// passage is a numbered part of the document shown to the model.
-type passage struct {
-	n          int
-	start, end int // in doc.Text
-	section    string
-	s          *sent // its terms, for ranking against fields
-}
-
-// passages returns the document's passages: its chunks (those that still
-// match its text), else its sections, else the whole text.
-func (e *Extractor) passages(d *doc, chunks []grounded.Chunk) []passage {
-	var out []passage
+// passages returns the document's passages, numbered from 1: its chunks
+// (those that still match its text), else its sections, else the whole
+// text. A passage's Chunk holds its text, span and section heading.
+func passages(d *doc, chunks []grounded.Chunk) []grounding.Passage {
+	var out []grounding.Passage
+	add := func(start, end int, section string) {
+		out = append(out, grounding.Passage{N: len(out) + 1, Chunk: grounded.Chunk{Text: d.Text[start:end], Start: start, End: end, Section: section}})
+	}
 	for _, c := range chunks {
 		if c.Start >= 0 && c.Start < c.End && c.End <= len(d.Text) && d.Text[c.Start:c.End] == c.Text {
-			out = append(out, passage{start: c.Start, end: c.End, section: c.Heading()})
+			add(c.Start, c.End, c.Heading())
 		}
 	}
 	if len(out) == 0 {
 		for _, s := range d.Sections {
 			if s.Start >= 0 && s.Start < s.End && s.End <= len(d.Text) && strings.TrimSpace(d.Text[s.Start:s.End]) != "" {
-				out = append(out, passage{start: s.Start, end: s.End, section: strings.Join(s.Path, " > ")})
+				add(s.Start, s.End, strings.Join(s.Path, " > "))
 			}
 		}
 	}
 	if len(out) == 0 && strings.TrimSpace(d.Text) != "" {
-		out = append(out, passage{start: 0, end: len(d.Text), section: d.Title})
+		add(0, len(d.Text), d.Title)
 	}
 	return out
-}
-
-func passageBlock(n int, d *doc, p passage) string {
-	text := strings.ReplaceAll(d.Text[p.start:p.end], "</passage", "</ passage")
-	return fmt.Sprintf("<passage n=\"%d\" section=%q>\n%s\n</passage>\n", n, p.section, text)
 }
 
 // pack keeps the passages that fit the budget: all of them, in document
 // order, when they fit; else, round by round, each field's next best
 // passage, so every field gets its best passages before any gets more.
-func (e *Extractor) pack(d *doc, schema *grounded.Schema, ps []passage) []passage {
+// The passages kept are numbered again from 1.
+func (e *Extractor) pack(d *doc, schema *grounded.Schema, ps []grounding.Passage) []grounding.Passage {
+	m := e.cfg.Model
 	cost := make([]int, len(ps))
 	total := 0
 	for i, p := range ps {
-		cost[i] = e.cfg.CountTokens(passageBlock(i+1, d, p))
+		cost[i] = m.Cost(p)
 		total += cost[i]
 	}
-	if total > e.cfg.PassageTokens && len(ps) > 1 {
-		for i := range ps {
-			ps[i].s = &sent{terms: map[string]bool{}, prefixes: map[string]bool{}, heading: textproc.Set(e.cfg.Analyzer.Terms(ps[i].section))}
-			for _, t := range e.cfg.Analyzer.Terms(d.Text[ps[i].start:ps[i].end]) {
-				ps[i].s.terms[t] = true
-				if len(t) >= prefixLen {
-					ps[i].s.prefixes[t[:prefixLen]] = true
-				}
-			}
+	if total > m.PassageTokens && len(ps) > 1 {
+		sents := make([]*sent, len(ps))
+		for i, p := range ps {
+			sents[i] = newSent(e.cfg.Analyzer, p.Chunk.Text)
+			sents[i].heading = textproc.Set(e.cfg.Analyzer.Terms(p.Chunk.Section))
 		}
 		var ranked [][]int
 		for _, f := range schema.Fields {
@@ -88,7 +78,7 @@ func (e *Extractor) pack(d *doc, schema *grounded.Schema, ps []passage) []passag
 			score := make([]float64, len(ps))
 			for i := range ps {
 				order[i] = i
-				score[i] = q.coverage(d, ps[i].s, q.all)
+				score[i] = q.coverage(d, sents[i], q.all)
 			}
 			slices.SortStableFunc(order, func(a, b int) int {
 				switch {
@@ -106,14 +96,14 @@ func (e *Extractor) pack(d *doc, schema *grounded.Schema, ps []passage) []passag
 		for r := 0; r < len(ps); r++ {
 			for _, order := range ranked {
 				i := order[r]
-				if keep[i] || (used+cost[i] > e.cfg.PassageTokens && len(keep) > 0) {
+				if keep[i] || (used+cost[i] > m.PassageTokens && len(keep) > 0) {
 					continue
 				}
 				keep[i] = true
 				used += cost[i]
 			}
 		}
-		var kept []passage
+		var kept []grounding.Passage
 		for i, p := range ps {
 			if keep[i] {
 				kept = append(kept, p)
@@ -122,7 +112,7 @@ func (e *Extractor) pack(d *doc, schema *grounded.Schema, ps []passage) []passag
 		ps = kept
 	}
 	for i := range ps {
-		ps[i].n = i + 1
+		ps[i].N = i + 1
 	}
 	return ps
 }
@@ -149,13 +139,9 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-func userPrompt(d *doc, schema *grounded.Schema, ps []passage) string {
+func userPrompt(schema *grounded.Schema, ps []grounding.Passage) string {
 	var b strings.Builder
-	b.WriteString("Passages:\n\n")
-	for _, p := range ps {
-		b.WriteString(passageBlock(p.n, d, p))
-		b.WriteByte('\n')
-	}
+	b.WriteString(grounding.Blocks(ps))
 	b.WriteString("Fields:\n")
 	for _, f := range schema.Fields {
 		b.WriteString(fieldLine(f))
@@ -208,27 +194,21 @@ func snippet(s string, n int) string {
 // falls back) when the model fails or its reply cannot be read; a field
 // the reply gets wrong is null "unsupported", not an error.
 func (e *Extractor) generate(ctx context.Context, d *doc, schema *grounded.Schema, chunks []grounded.Chunk, out *grounded.Extraction) error {
-	llm := e.cfg.LLM
-	ps := e.pack(d, schema, e.passages(d, chunks))
+	m := e.cfg.Model
+	ps := e.pack(d, schema, passages(d, chunks))
 	if len(ps) == 0 {
 		return fmt.Errorf("the document has no text to show the model")
 	}
-	maxTokens := e.cfg.ReplyTokens
-	if maxTokens <= 0 {
-		maxTokens = min(4000, 200+60*len(schema.Fields))
-	}
-	reply, err := llm.Generate(ctx, grounded.GenerateRequest{System: systemPrompt, Prompt: userPrompt(d, schema, ps), MaxTokens: maxTokens})
+	maxTokens := m.Reply(min(4000, 200+60*len(schema.Fields)))
+	reply, err := m.Generate(ctx, grounded.GenerateRequest{System: systemPrompt, Prompt: userPrompt(schema, ps), MaxTokens: maxTokens})
 	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
 		return err
 	}
 	fields, err := parseReply(reply.Text)
 	if err != nil {
 		return err
 	}
-	out.Generator, out.Provider, out.Model = llm.Provider, llm.Provider, llm.Model
+	out.Generator, out.Provider, out.Model = m.LLM.Provider, m.LLM.Provider, m.LLM.Model
 	usage := reply.Usage
 	out.Usage = &usage
 	for _, f := range schema.Fields {
@@ -240,7 +220,7 @@ func (e *Extractor) generate(ctx context.Context, d *doc, schema *grounded.Schem
 // check turns the model's answer for one field into a result: the quote
 // must be in the cited passage, the value must be read from the quote,
 // else the field is null "unsupported".
-func (e *Extractor) check(d *doc, f grounded.SchemaField, ps []passage, raw json.RawMessage) grounded.FieldResult {
+func (e *Extractor) check(d *doc, f grounded.SchemaField, ps []grounding.Passage, raw json.RawMessage) grounded.FieldResult {
 	res := grounded.FieldResult{Name: f.Name, Reason: grounded.FieldUnsupported}
 	if len(raw) == 0 || string(raw) == "null" {
 		res.Reason = grounded.FieldNotFound
@@ -257,13 +237,12 @@ func (e *Extractor) check(d *doc, f grounded.SchemaField, ps []passage, raw json
 	if mf.Passage < 1 || mf.Passage > len(ps) || strings.TrimSpace(mf.Quote) == "" {
 		return res
 	}
-	p := ps[mf.Passage-1]
-	ptext := d.Text[p.start:p.end]
-	qs, qe, ok := findLoose(ptext, mf.Quote, false)
+	p := ps[mf.Passage-1].Chunk
+	qs, qe, ok := findLoose(p.Text, mf.Quote, false)
 	if !ok {
 		return res
 	}
-	start, end := p.start+qs, p.start+qe
+	start, end := p.Start+qs, p.Start+qe
 	quote := d.Text[start:end]
 	q := e.query(d, f)
 	value, unit, ok := valueFromQuote(q, d, mf.Value, quote)

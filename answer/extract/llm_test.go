@@ -11,6 +11,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer/extract"
+	"github.com/groundedhq/grounded/answer/grounding"
 )
 
 // answer is what the scripted model says about one field.
@@ -102,7 +103,7 @@ func TestExtractLLM(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			llm, reqs := scripted(t, map[string]*answer{tt.field.Name: tt.answer}, tt.wrap)
-			x, err := extract.New(extract.Config{LLM: llm}).Extract(context.Background(), fieldsSchema(tt.field), doc, nil)
+			x, err := extract.New(extract.Config{Model: &grounding.Model{LLM: *llm}}).Extract(context.Background(), fieldsSchema(tt.field), doc, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +146,7 @@ func TestExtractLLMFallback(t *testing.T) {
 	}}
 	for name, llm := range map[string]*grounded.LLM{"garbage": garbage, "error": broken, "no fields": noFields} {
 		t.Run(name, func(t *testing.T) {
-			x, err := extract.New(extract.Config{LLM: llm}).Extract(context.Background(), fieldsSchema(feeField, dateField), doc, nil)
+			x, err := extract.New(extract.Config{Model: &grounding.Model{LLM: *llm}}).Extract(context.Background(), fieldsSchema(feeField, dateField), doc, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +165,7 @@ func TestExtractLLMFallback(t *testing.T) {
 		cancelled := &grounded.LLM{Provider: "fake", Generate: func(ctx context.Context, req grounded.GenerateRequest) (*grounded.GenerateReply, error) {
 			return nil, ctx.Err()
 		}}
-		if _, err := extract.New(extract.Config{LLM: cancelled}).Extract(ctx, fieldsSchema(feeField), doc, nil); !errors.Is(err, context.Canceled) {
+		if _, err := extract.New(extract.Config{Model: &grounding.Model{LLM: *cancelled}}).Extract(ctx, fieldsSchema(feeField), doc, nil); !errors.Is(err, context.Canceled) {
 			t.Errorf("err %v, want context.Canceled", err)
 		}
 	})
@@ -175,7 +176,7 @@ func TestExtractLLMFallback(t *testing.T) {
 func TestExtractLLMPacksPerField(t *testing.T) {
 	doc := load(t, "contract.md")
 	llm, reqs := scripted(t, map[string]*answer{"governing_law": {value: "the law of the State of Delaware", quote: "the law of the State of Delaware"}}, func(s string) string { return s })
-	x, err := extract.New(extract.Config{LLM: llm, PassageTokens: 60}).Extract(context.Background(), fieldsSchema(lawField), doc, nil)
+	x, err := extract.New(extract.Config{Model: &grounding.Model{LLM: *llm, PassageTokens: 60}}).Extract(context.Background(), fieldsSchema(lawField), doc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

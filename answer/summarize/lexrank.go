@@ -9,6 +9,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/internal/textproc"
 )
 
@@ -505,11 +506,11 @@ func (s *Summarizer) extractive(chunks []grounded.Chunk, length int, query strin
 		c := cands[i]
 		ch := chunks[c.chunk]
 		n := k + 1
-		sum.Citations = append(sum.Citations, citation(n, ch, c.text, c.start, score[i]/top))
+		sum.Citations = append(sum.Citations, grounding.Cite(n, ch, c.text, c.start, grounding.Round3(score[i]/top)))
 		sum.Sentences = append(sum.Sentences, grounded.Sentence{
 			Text: strings.Join(strings.Fields(c.text), " "), Citations: []int{n}, Support: 1, Supported: true,
 		})
 	}
-	sum.Summary = render(sum.Sentences)
+	sum.Summary = grounding.Render(sum.Sentences)
 	return sum
 }

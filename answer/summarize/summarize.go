@@ -16,12 +16,9 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/groundedhq/grounded"
-	"github.com/groundedhq/grounded/answer"
-	"github.com/groundedhq/grounded/answer/support"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/internal/textproc"
 )
 
@@ -29,21 +26,11 @@ import (
 type Config struct {
 	// Analyzer turns sentences into terms. Default: a new one.
 	Analyzer *textproc.Analyzer
-	// LLM, when set, summarizes by map-reduce; nil: extractive.
-	LLM *grounded.LLM
-	// Support checks each of the model's final sentences against the
-	// passages it cites. Default: answer/support with its defaults.
-	Support answer.SupportFunc
-	// CountTokens measures prompt text. Default: 4 bytes a token.
-	CountTokens func(string) int
-	// PassageTokens is the budget of one map prompt's passages, and of the
-	// reduce prompt's notes. Default 3000.
-	PassageTokens int
-	// ReplyTokens is one model reply's budget. Default 600.
-	ReplyTokens int
-	// FlagUnsupported keeps the model's unsupported sentences, marked,
-	// instead of dropping them.
-	FlagUnsupported bool
+	// Model, when set, summarizes by map-reduce (mapreduce.go); nil:
+	// extractive. Its PassageTokens is the budget of one map prompt's
+	// passages and of a reduce prompt's notes; a reply's default budget is
+	// 600 tokens.
+	Model *grounding.Model
 	// MaxCandidates bounds the sentences the extractive ranking compares
 	// pairwise (see lexrank.go). Default 2000.
 	MaxCandidates int
@@ -62,22 +49,7 @@ func New(cfg Config) *Summarizer {
 	if cfg.Analyzer == nil {
 		cfg.Analyzer = textproc.NewAnalyzer()
 	}
-	if cfg.Support == nil {
-		chk := support.New(cfg.Analyzer, support.Config{})
-		cfg.Support = func(sentence string, passages []string) answer.SupportResult {
-			r := chk.Check(sentence, passages)
-			return answer.SupportResult{Score: r.Score, Supported: r.Supported, Passage: r.Passage, Start: r.Start, End: r.End, Reason: r.Reason}
-		}
-	}
-	if cfg.CountTokens == nil {
-		cfg.CountTokens = func(s string) int { return (len(s) + 3) / 4 }
-	}
-	if cfg.PassageTokens <= 0 {
-		cfg.PassageTokens = 3000
-	}
-	if cfg.ReplyTokens <= 0 {
-		cfg.ReplyTokens = 600
-	}
+	cfg.Model = cfg.Model.WithDefaults(cfg.Analyzer)
 	if cfg.MaxCandidates <= 0 {
 		cfg.MaxCandidates = 2000
 	}
@@ -123,7 +95,7 @@ func (s *Summarizer) Summarize(ctx context.Context, in Input) (*grounded.Summary
 		docs[c.DocID] = true
 	}
 	cov := grounded.SummaryCoverage{Documents: len(docs), Chunks: len(chunks)}
-	if s.cfg.LLM != nil && len(chunks) > 0 {
+	if s.cfg.Model != nil && len(chunks) > 0 {
 		sum, err := s.mapReduce(ctx, chunks, length, in.Query)
 		if err == nil {
 			sum.Coverage.Documents, sum.Coverage.Chunks = cov.Documents, cov.Chunks
@@ -140,33 +112,4 @@ func (s *Summarizer) Summarize(ctx context.Context, in Input) (*grounded.Summary
 	sum := s.extractive(chunks, length, in.Query)
 	sum.Coverage.Documents, sum.Coverage.Chunks = cov.Documents, cov.Chunks
 	return sum, nil
-}
-
-// render joins sentences and their markers into the summary text.
-func render(sents []grounded.Sentence) string {
-	parts := make([]string, len(sents))
-	for i, st := range sents {
-		var b strings.Builder
-		b.WriteString(st.Text)
-		b.WriteByte(' ')
-		for _, n := range st.Citations {
-			b.WriteString("[" + strconv.Itoa(n) + "]")
-		}
-		if !st.Supported {
-			b.WriteString(" (unsupported)")
-		}
-		parts[i] = b.String()
-	}
-	return strings.Join(parts, " ")
-}
-
-func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
-
-// citation is citation n: quote, at byte start of its document, with the
-// heading and location of chunk c, which holds it or its start.
-func citation(n int, c grounded.Chunk, quote string, start int, score float64) grounded.Citation {
-	return grounded.Citation{
-		N: n, DocID: c.DocID, Source: c.Source, Title: c.Title, Section: c.Section, Location: c.Location,
-		Version: c.Version, Quote: quote, Start: start, End: start + len(quote), Score: round3(score),
-	}
 }

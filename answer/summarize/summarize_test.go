@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/answer/summarize"
 	"github.com/groundedhq/grounded/corpus"
 	"github.com/groundedhq/grounded/ingest"
@@ -353,9 +354,9 @@ func TestMapReduce(t *testing.T) {
 				return notes[0][0] + " " + notes[0][1] + " " + notes[len(notes)-1][0] + " " + notes[len(notes)-1][1] +
 					" Everyone agrees this is the best approach. The moon is made of green cheese and orbits Mars " + notes[1][1] + ".", nil
 			}
-			llm := &grounded.LLM{Provider: "fake", Model: "scripted", Generate: m.generate}
+			llm := grounded.LLM{Provider: "fake", Model: "scripted", Generate: m.generate}
 			// A small budget: several map groups.
-			s := summarize.New(summarize.Config{LLM: llm, PassageTokens: 400, Parallel: 2, FlagUnsupported: flag})
+			s := summarize.New(summarize.Config{Model: &grounding.Model{LLM: llm, PassageTokens: 400, FlagUnsupported: flag}, Parallel: 2})
 			sum, err := s.Summarize(context.Background(), summarize.Input{Chunks: chunks, Length: 4})
 			if err != nil {
 				t.Fatal(err)
@@ -429,7 +430,7 @@ func TestMapReduce(t *testing.T) {
 func TestMapReduceOneGroup(t *testing.T) {
 	doc, chunks := corpusDoc(t, "why-language-models-hallucinate.md")
 	m := &model{reduce: func(string) (string, error) { return "", errors.New("no reduce with one group") }}
-	s := summarize.New(summarize.Config{LLM: &grounded.LLM{Provider: "fake", Generate: m.generate}})
+	s := summarize.New(summarize.Config{Model: &grounding.Model{LLM: grounded.LLM{Provider: "fake", Generate: m.generate}}})
 	sum, err := s.Summarize(context.Background(), summarize.Input{Chunks: chunks, Length: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -459,7 +460,7 @@ func TestMapReduceFallsBack(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := summarize.New(summarize.Config{LLM: &grounded.LLM{Provider: "fake", Generate: tc.m.generate}, PassageTokens: 300})
+			s := summarize.New(summarize.Config{Model: &grounding.Model{LLM: grounded.LLM{Provider: "fake", Generate: tc.m.generate}, PassageTokens: 300}})
 			sum, err := s.Summarize(context.Background(), summarize.Input{Chunks: chunks, Length: 3})
 			if err != nil {
 				t.Fatal(err)
@@ -479,7 +480,7 @@ func TestMapReduceCancelled(t *testing.T) {
 		cancel()
 		return nil, ctx.Err()
 	}
-	s := summarize.New(summarize.Config{LLM: &grounded.LLM{Provider: "fake", Generate: gen}})
+	s := summarize.New(summarize.Config{Model: &grounding.Model{LLM: grounded.LLM{Provider: "fake", Generate: gen}}})
 	if _, err := s.Summarize(ctx, summarize.Input{Chunks: chunks}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err %v, want context.Canceled", err)
 	}
@@ -496,7 +497,7 @@ func FuzzModelReply(f *testing.F) {
 		gen := func(ctx context.Context, req grounded.GenerateRequest) (*grounded.GenerateReply, error) {
 			return &grounded.GenerateReply{Text: reply}, nil
 		}
-		s := summarize.New(summarize.Config{LLM: &grounded.LLM{Provider: "fake", Generate: gen}, PassageTokens: 500})
+		s := summarize.New(summarize.Config{Model: &grounding.Model{LLM: grounded.LLM{Provider: "fake", Generate: gen}, PassageTokens: 500}})
 		sum, err := s.Summarize(context.Background(), summarize.Input{Chunks: chunks, Length: 2})
 		if err != nil {
 			t.Fatal(err)
@@ -526,7 +527,7 @@ func TestMapReduceRounds(t *testing.T) {
 		return strings.Join(out, " "), nil
 	}}
 	// A budget of about three notes a reduce prompt, one passage a map.
-	s := summarize.New(summarize.Config{LLM: &grounded.LLM{Provider: "fake", Generate: m.generate}, PassageTokens: 100})
+	s := summarize.New(summarize.Config{Model: &grounding.Model{LLM: grounded.LLM{Provider: "fake", Generate: m.generate}, PassageTokens: 100}})
 	sum, err := s.Summarize(context.Background(), summarize.Input{Chunks: chunks, Length: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func openApp(ctx context.Context, o appOptions) (*app, error) {
 	if o.tune != nil {
 		o.tune.apply(&cfg)
 	}
-	countTokens := func(s string) int { return (len(s) + 3) / 4 }
+	var countTokens func(string) int // nil: grounding.EstimateTokens
 	if o.llm.kind != "" && o.llm.kind != "extractive" {
 		ch, err := ingest.NewChunker(ingest.ChunkConfig{}) // its tokenizer packs prompts
 		if err != nil {

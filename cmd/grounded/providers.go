@@ -10,6 +10,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/answer/support"
 	"github.com/groundedhq/grounded/internal/textproc"
 	"github.com/groundedhq/grounded/provider"
@@ -67,12 +68,11 @@ func (l *llmFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.unsupported, "unsupported", envOr("GROUNDED_UNSUPPORTED", "drop"), "sentences that fail the support check: drop or flag")
 }
 
-// apply sets the answerer's generation fields from the flags.
+// apply sets the answerer's model (used by ask, summarize and extract)
+// from the flags.
 func (l llmFlags) apply(cfg *answer.Config, an *textproc.Analyzer, countTokens func(string) int) error {
 	switch l.unsupported {
-	case "", "drop":
-	case "flag":
-		cfg.FlagUnsupported = true
+	case "", "drop", "flag":
 	default:
 		return fmt.Errorf("%w: --unsupported %q: want drop or flag", errUsage, l.unsupported)
 	}
@@ -99,12 +99,9 @@ func (l llmFlags) apply(cfg *answer.Config, an *textproc.Analyzer, countTokens f
 	if err != nil {
 		return err
 	}
-	chk := support.New(an, support.Config{})
-	cfg.LLM = &llm
-	cfg.CountTokens = countTokens
-	cfg.Support = func(sentence string, passages []string) answer.SupportResult {
-		r := chk.Check(sentence, passages)
-		return answer.SupportResult{Score: r.Score, Supported: r.Supported, Passage: r.Passage, Start: r.Start, End: r.End, Reason: r.Reason}
+	cfg.Model = &grounding.Model{
+		LLM: llm, CountTokens: countTokens, Support: support.New(an, support.Config{}).Check,
+		FlagUnsupported: l.unsupported == "flag",
 	}
 	return nil
 }
