@@ -23,6 +23,7 @@ func TestImportBoundaries(t *testing.T) {
 		"github.com/gin-gonic/gin":           mod + "/server",
 		"github.com/philippgille/chromem-go": mod + "/retrieval/vector",
 		"github.com/pkoukk/tiktoken-go":      mod + "/ingest",
+		"github.com/ledongthuc/pdf":          mod + "/ingest/pdf",
 		"modernc.org/sqlite":                 mod + "/store",
 		"github.com/tmc/langchaingo/llms/":   mod + "/provider",
 		"github.com/prometheus/":             mod + "/server",

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/ingest/pdf"
 )
 
 // ErrUnsupported is returned by Load for a file type no loader handles.
@@ -130,7 +131,8 @@ func load(source, format string, data []byte, opt LoadOptions) (*grounded.Docume
 			return nil, err
 		}
 	case FormatPDF:
-		if err := loadPDF(doc, data); err != nil {
+		doc.Title = titleFromName(source)
+		if err := pdf.Load(doc, data); err != nil {
 			return nil, grounded.Errorf(grounded.EINVALID, "%s: %v", source, err)
 		}
 	default:
