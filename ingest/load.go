@@ -95,17 +95,12 @@ type LoadOptions struct {
 // that is not in its extension's format, bad table options or a table with
 // no usable row, and ETOOLARGE for a DOCX that expands past its limits.
 func LoadWith(source string, data []byte, opt LoadOptions) (*grounded.Document, error) {
-	doc, err := load(source, FormatOf(source), data, opt)
-	if err != nil {
-		return nil, err
-	}
-	doc.ContentHash = HashFor(source, data, opt)
-	return doc, nil
+	return load(source, FormatOf(source), HashFor(source, data, opt), data, opt)
 }
 
 // load parses data in format ("" for unsupported) into a document named
-// source, without its content hash (the caller's to set).
-func load(source, format string, data []byte, opt LoadOptions) (*grounded.Document, error) {
+// source with content hash hash.
+func load(source, format, hash string, data []byte, opt LoadOptions) (*grounded.Document, error) {
 	if format == "" {
 		return nil, fmt.Errorf("%s: %w", source, ErrUnsupported)
 	}
@@ -115,7 +110,7 @@ func load(source, format string, data []byte, opt LoadOptions) (*grounded.Docume
 	if format != FormatDOCX && format != FormatPDF && !utf8.Valid(data) {
 		return nil, grounded.Errorf(grounded.EINVALID, "%s: invalid UTF-8 at byte %d", source, invalidAt(data))
 	}
-	doc := &grounded.Document{ID: DocID(source), Source: source, Format: format}
+	doc := &grounded.Document{ID: DocID(source), Source: source, Format: format, ContentHash: hash}
 	switch format {
 	case FormatMarkdown:
 		loadMarkdown(doc, data)

@@ -439,11 +439,10 @@ func (p *Pipeline) prepare(ctx context.Context, f file, hashes map[string]string
 		e.Kind = Unchanged
 		return e
 	}
-	doc, err := load(f.Source, format, data, p.cfg.Load)
+	doc, err := load(f.Source, format, hash, data, p.cfg.Load)
 	if err != nil {
 		return fail(err)
 	}
-	doc.ContentHash = hash
 	if f.Title != "" {
 		doc.Title = f.Title
 	}
