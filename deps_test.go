@@ -28,6 +28,8 @@ func TestImportBoundaries(t *testing.T) {
 		"github.com/tmc/langchaingo/llms/":   mod + "/provider",
 		"github.com/prometheus/":             mod + "/server",
 	}
+	// Leaves import nothing of the module but the domain package.
+	leaves := map[string]bool{mod + "/ingest/pdf": true}
 	adapters := []string{"/ingest", "/store", "/retrieval", "/answer", "/server", "/provider"}
 	adapterOf := func(p string) string {
 		for _, a := range adapters {
@@ -59,6 +61,9 @@ func TestImportBoundaries(t *testing.T) {
 				if strings.HasPrefix(imp, lib) && !strings.HasPrefix(p.ImportPath, owner) {
 					t.Errorf("%s imports %s; only %s may", p.ImportPath, imp, owner)
 				}
+			}
+			if leaves[p.ImportPath] && strings.HasPrefix(imp, mod+"/") {
+				t.Errorf("%s imports %s; it may import only the domain package of this module", p.ImportPath, imp)
 			}
 			if from, to := adapterOf(p.ImportPath), adapterOf(imp); from != "" && to != "" && from != to {
 				t.Errorf("adapter %s imports adapter %s; wire them in cmd/ instead", p.ImportPath, imp)

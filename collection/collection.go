@@ -11,9 +11,10 @@
 // A Collection is the unit the CLI and the server work with: it ingests
 // (folders, synced folders, single uploads), lists, reads and deletes
 // documents, and searches and answers. Writes go to the store first (one
-// transaction per batch of whole documents) and then to the live index one
-// whole document at a time, so a query sees a document entirely or not at
-// all, and the store stays the source of truth the index is rebuilt from.
+// transaction per batch of whole documents); the live index then applies the
+// pipeline's events (ingest.Event) one whole document at a time, so a query
+// sees a document entirely or not at all, and the store stays the source of
+// truth the index is rebuilt from at open (LoadIndex).
 package collection
 
 import (

@@ -1,7 +1,7 @@
 // Package ingest turns files into documents and documents into chunks: the
 // loaders (Markdown, plain text, HTML, PDF, DOCX, CSV, JSONL), the token-aware, structure-aware
-// chunker, and the pipeline that walks folders, embeds chunks and hands them
-// to a store in crash-safe batches.
+// chunker, and the pipeline that walks folders, embeds chunks, hands them to
+// a store in crash-safe batches and emits an Event per committed document.
 package ingest
 
 import (

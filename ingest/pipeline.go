@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -159,13 +160,8 @@ type file struct {
 // version, if any, stays); so is an unknown Format. With neither Format nor
 // a known extension, the document is read as text.
 func (p *Pipeline) Put(ctx context.Context, up grounded.Upload, emit func(Event)) error {
-	if up.Format == "" {
-		up.Format = FormatOf(up.Source)
-	}
-	if up.Format == "" {
-		up.Format = FormatText
-	}
-	if !knownFormat(up.Format) {
+	up.Format = cmp.Or(up.Format, FormatOf(up.Source), FormatText)
+	if !slices.Contains([]string{FormatMarkdown, FormatText, FormatHTML, FormatDOCX, FormatCSV, FormatJSONL, FormatPDF}, up.Format) {
 		return grounded.Errorf(grounded.EINVALID, "unknown format %q: want markdown, text, html, pdf, docx, csv or jsonl", up.Format)
 	}
 	sum, err := p.run(ctx, []file{{Upload: up, size: int64(len(up.Data))}}, emit)
@@ -173,14 +169,6 @@ func (p *Pipeline) Put(ctx context.Context, up grounded.Upload, emit func(Event)
 		err = sum.Failures[0].Err
 	}
 	return err
-}
-
-func knownFormat(f string) bool {
-	switch f {
-	case FormatMarkdown, FormatText, FormatHTML, FormatDOCX, FormatCSV, FormatJSONL, FormatPDF:
-		return true
-	}
-	return false
 }
 
 // Paths ingests files and folders (recursively, skipping names that start
@@ -408,10 +396,7 @@ func (p *Pipeline) prepare(ctx context.Context, f file, hashes map[string]string
 	if f.err != nil {
 		return fail(fmt.Errorf("%s: %w", f.Source, f.err))
 	}
-	format := f.Format
-	if format == "" {
-		format = FormatOf(f.Source)
-	}
+	format := cmp.Or(f.Format, FormatOf(f.Source))
 	if format == "" {
 		e.Kind = Unsupported
 		return e

@@ -88,16 +88,14 @@ func (a *app) closeAndRemove() {
 }
 
 // report returns a reader of ingest events that prints files that failed to
-// stderr and, when changes is set, each committed change to it.
+// stderr and each committed change to changes.
 func report(changes, stderr io.Writer) func(ingest.Event) {
 	return func(e ingest.Event) {
 		switch e.Kind {
 		case ingest.Failed:
 			fmt.Fprintf(stderr, "skipped: %v\n", e.Err)
 		case ingest.Added, ingest.Updated, ingest.Removed:
-			if changes != nil {
-				fmt.Fprintf(changes, "%-8s %s\n", e.Kind, e.Source)
-			}
+			fmt.Fprintf(changes, "%-8s %s\n", e.Kind, e.Source)
 		}
 	}
 }

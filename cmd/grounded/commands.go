@@ -55,7 +55,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *sync {
 		sum, err = a.col.Sync(ctx, paths[0], report(stdout, stderr))
 	} else {
-		sum, err = a.col.Ingest(ctx, paths, report(nil, stderr))
+		sum, err = a.col.Ingest(ctx, paths, report(io.Discard, stderr))
 	}
 	if err != nil {
 		return err
