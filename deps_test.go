@@ -24,10 +24,13 @@ func TestImportBoundaries(t *testing.T) {
 		"github.com/gin-gonic/gin":           mod + "/server",
 		"github.com/philippgille/chromem-go": mod + "/retrieval/vector",
 		"github.com/pkoukk/tiktoken-go":      mod + "/ingest",
+		"github.com/ledongthuc/pdf":          mod + "/ingest/pdf",
 		"modernc.org/sqlite":                 mod + "/store",
 		"github.com/tmc/langchaingo/llms/":   mod + "/provider",
 		"github.com/prometheus/":             mod + "/server",
 	}
+	// Leaves import nothing of the module but the domain package.
+	leaves := map[string]bool{mod + "/ingest/pdf": true}
 	adapters := []string{"/ingest", "/store", "/retrieval", "/answer", "/server", "/provider"}
 	adapterOf := func(p string) string {
 		for _, a := range adapters {
@@ -67,6 +70,9 @@ func TestImportBoundaries(t *testing.T) {
 				if strings.HasPrefix(imp, lib) && !strings.HasPrefix(p.ImportPath, owner) {
 					t.Errorf("%s imports %s; only %s may", p.ImportPath, imp, owner)
 				}
+			}
+			if leaves[p.ImportPath] && strings.HasPrefix(imp, mod+"/") {
+				t.Errorf("%s imports %s; it may import only the domain package of this module", p.ImportPath, imp)
 			}
 			if from, to := adapterOf(p.ImportPath), adapterOf(imp); from != "" && to != "" && from != to {
 				t.Errorf("adapter %s imports adapter %s; wire them in cmd/ instead", p.ImportPath, imp)

@@ -224,7 +224,8 @@ type GenerateReply struct {
 	Usage Usage
 }
 
-// Upload is one document handed to grounded in memory (an HTTP upload).
+// Upload is one document handed to grounded in memory (an HTTP upload); the
+// ingest pipeline handles every file it walks as one too.
 type Upload struct {
 	// Source is the name the document is stored and cited under; the same
 	// source again replaces the document, or leaves it when unchanged.

@@ -47,7 +47,7 @@ func BenchmarkIngestPostgresManual(b *testing.B) {
 		}
 		b.StartTimer()
 
-		sum, err := p.Paths(ctx, []string{postgresManual})
+		sum, err := p.Paths(ctx, []string{postgresManual}, nil)
 
 		b.StopTimer()
 		if err != nil {

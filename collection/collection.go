@@ -11,10 +11,11 @@
 // A Collection is the one surface every front end (CLI, batch, eval, HTTP)
 // uses: it ingests (folders, synced folders, single uploads), lists, reads
 // and deletes documents, and asks, searches, summarizes and extracts. Writes
-// go to the store first (one transaction per batch of whole documents) and
-// then to the live index one whole document at a time, so a query sees a
-// document entirely or not at all, and the store stays the source of truth
-// the index is rebuilt from.
+// go to the store first (one transaction per batch of whole documents); the
+// live index then applies the pipeline's events (ingest.Event) one whole
+// document at a time, so a query sees a document entirely or not at all, and
+// the store stays the source of truth the index is rebuilt from at open
+// (LoadIndex).
 package collection
 
 import (
@@ -345,87 +346,76 @@ func (c *Collection) Search(ctx context.Context, req grounded.SearchRequest) ([]
 	return a.Search(ctx, req)
 }
 
-// pipeline returns an ingest pipeline that reports each file to progress.
-func (c *Collection) pipeline(progress func(ingest.FileResult)) (*ingest.Pipeline, error) {
-	ch, err := c.set.Chunker()
-	if err != nil {
-		return nil, err
-	}
-	return ingest.New(ingest.Config{
-		Chunker:      ch,
-		Embedder:     c.set.cfg.Embedder,
-		Sink:         c.store,
-		Load:         c.set.cfg.Load,
-		MaxFileBytes: c.set.cfg.MaxFileBytes,
-		Progress:     progress,
+// Ingest ingests files and folders (see ingest.Pipeline.Paths), passing
+// each event to progress (may be nil).
+func (c *Collection) Ingest(ctx context.Context, paths []string, progress func(ingest.Event)) (ingest.Summary, error) {
+	return c.change(ctx, progress, func(p *ingest.Pipeline, emit func(ingest.Event)) (ingest.Summary, error) {
+		return p.Paths(ctx, paths, emit)
 	})
-}
-
-// Ingest ingests files and folders (see ingest.Pipeline.Paths), reporting
-// each file to progress (may be nil).
-func (c *Collection) Ingest(ctx context.Context, paths []string, progress func(ingest.FileResult)) (ingest.Summary, error) {
-	return c.change(ctx, progress, func(p *ingest.Pipeline) (ingest.Summary, error) { return p.Paths(ctx, paths) })
 }
 
 // IngestFS ingests every file of fsys, named prefix + "/" + its path.
-func (c *Collection) IngestFS(ctx context.Context, fsys fs.FS, prefix string, progress func(ingest.FileResult)) (ingest.Summary, error) {
-	return c.change(ctx, progress, func(p *ingest.Pipeline) (ingest.Summary, error) { return p.FS(ctx, fsys, prefix) })
+func (c *Collection) IngestFS(ctx context.Context, fsys fs.FS, prefix string, progress func(ingest.Event)) (ingest.Summary, error) {
+	return c.change(ctx, progress, func(p *ingest.Pipeline, emit func(ingest.Event)) (ingest.Summary, error) {
+		return p.FS(ctx, fsys, prefix, emit)
+	})
 }
 
 // Sync makes the collection match the folder root (see ingest.Pipeline.Sync).
-func (c *Collection) Sync(ctx context.Context, root string, progress func(ingest.FileResult)) (ingest.Summary, error) {
-	return c.change(ctx, progress, func(p *ingest.Pipeline) (ingest.Summary, error) { return p.Sync(ctx, root) })
+func (c *Collection) Sync(ctx context.Context, root string, progress func(ingest.Event)) (ingest.Summary, error) {
+	return c.change(ctx, progress, func(p *ingest.Pipeline, emit func(ingest.Event)) (ingest.Summary, error) {
+		return p.Sync(ctx, root, emit)
+	})
 }
 
-// change runs one ingest under the write lock and applies every document
-// it added, updated or removed to the live index (when loaded), one whole
-// document at a time.
-func (c *Collection) change(ctx context.Context, progress func(ingest.FileResult), run func(*ingest.Pipeline) (ingest.Summary, error)) (ingest.Summary, error) {
+// change runs one ingest under the write lock. Each event it emits is
+// applied to the live index (when loaded) as it comes, after its commit,
+// one whole document at a time, and then passed to progress (may be nil).
+func (c *Collection) change(ctx context.Context, progress func(ingest.Event), run func(*ingest.Pipeline, func(ingest.Event)) (ingest.Summary, error)) (ingest.Summary, error) {
 	c.write.Lock()
 	defer c.write.Unlock()
-	var changed []ingest.FileResult
-	p, err := c.pipeline(func(r ingest.FileResult) {
-		switch r.Outcome {
-		case ingest.Added, ingest.Updated, ingest.Removed:
-			changed = append(changed, r)
-		}
-		if progress != nil {
-			progress(r)
-		}
-	})
+	ch, err := c.set.Chunker()
 	if err != nil {
 		return ingest.Summary{}, err
 	}
-	sum, err := run(p)
-	// Whatever reached the store reaches the index, even after an error.
-	for _, r := range changed {
-		if ierr := c.applyLocked(ctx, ingest.DocID(r.Source), r.Outcome == ingest.Removed); ierr != nil && err == nil {
-			err = ierr
+	p, err := ingest.New(ingest.Config{Chunker: ch, Embedder: c.set.cfg.Embedder, Sink: c.store, Load: c.set.cfg.Load, MaxFileBytes: c.set.cfg.MaxFileBytes})
+	if err != nil {
+		return ingest.Summary{}, err
+	}
+	var applyErr error
+	sum, err := run(p, func(e ingest.Event) {
+		if aerr := c.applyLocked(ctx, e); aerr != nil && applyErr == nil {
+			applyErr = aerr
 		}
+		if progress != nil {
+			progress(e)
+		}
+	})
+	if err == nil {
+		err = applyErr
 	}
 	return sum, err
 }
 
-// applyLocked brings the live index's copy of one document in line with the
-// store. The caller holds c.write.
-func (c *Collection) applyLocked(ctx context.Context, id string, removed bool) error {
+// applyLocked applies one committed change to the live index, if loaded
+// (else the index is loaded from the store when first needed). The caller
+// holds c.write.
+func (c *Collection) applyLocked(ctx context.Context, e ingest.Event) error {
 	c.mu.RLock()
 	ix := c.index
 	c.mu.RUnlock()
 	if ix == nil {
-		return nil // loaded from the store when first needed
+		return nil
 	}
-	if removed {
-		return ix.RemoveDocument(ctx, id)
+	switch e.Kind {
+	case ingest.Removed:
+		return ix.RemoveDocument(ctx, e.ID)
+	case ingest.Added, ingest.Updated:
+		if err := ix.Add(ctx, e.Doc.Chunks, e.Doc.Vectors); err != nil {
+			return fmt.Errorf("update index: %w", err)
+		}
 	}
-	chunks, vecs, err := c.store.DocumentChunks(ctx, id)
-	if err != nil {
-		return fmt.Errorf("update index: %w", err)
-	}
-	if len(chunks) == 0 {
-		return ix.RemoveDocument(ctx, id)
-	}
-	return ix.Add(ctx, chunks, vecs)
+	return nil
 }
 
 // Put ingests one document handed over in memory. The same source with the
@@ -433,25 +423,22 @@ func (c *Collection) applyLocked(ctx context.Context, id string, removed bool) e
 // replaces the document's chunks. A document that cannot be loaded is an
 // error and changes nothing.
 func (c *Collection) Put(ctx context.Context, up grounded.Upload) (*grounded.PutResult, error) {
-	in := ingest.Input{Source: up.Source, Title: up.Title, Format: up.Format, Data: up.Data}
-	if in.Source == "" {
+	if up.Source == "" {
 		return nil, grounded.Errorf(grounded.EINVALID, "a document needs a source (its name)")
 	}
-	var res ingest.FileResult
-	_, err := c.change(ctx, nil, func(p *ingest.Pipeline) (ingest.Summary, error) {
-		var err error
-		res, err = p.Put(ctx, in)
-		return ingest.Summary{}, err
+	var res ingest.Event
+	_, err := c.change(ctx, func(e ingest.Event) { res = e }, func(p *ingest.Pipeline, emit func(ingest.Event)) (ingest.Summary, error) {
+		return ingest.Summary{}, p.Put(ctx, up, emit)
 	})
 	if err != nil {
 		return nil, err
 	}
-	doc, err := c.Document(ctx, ingest.DocID(in.Source))
+	doc, err := c.Document(ctx, res.ID)
 	if err != nil {
 		return nil, err
 	}
 	doc.Text, doc.Sections = "", nil
-	return &grounded.PutResult{Outcome: res.Outcome, Document: doc}, nil
+	return &grounded.PutResult{Outcome: res.Kind, Document: doc}, nil
 }
 
 // Documents lists up to limit documents in source order after the source
@@ -481,7 +468,7 @@ func (c *Collection) Delete(ctx context.Context, id string) error {
 		}
 		return err
 	}
-	return c.applyLocked(ctx, id, true)
+	return c.applyLocked(ctx, ingest.Event{Kind: ingest.Removed, ID: id})
 }
 
 // EnsureFilled ingests fsys (named prefix/...) when the collection holds no
@@ -492,9 +479,9 @@ func (c *Collection) EnsureFilled(ctx context.Context, fsys fs.FS, prefix string
 		return err
 	}
 	fmt.Fprintf(w, "grounded: %s holds no index; ingesting the built-in default corpus first\n", c.set.cfg.Dir)
-	sum, err := c.IngestFS(ctx, fsys, prefix, func(r ingest.FileResult) {
-		if r.Outcome == ingest.Failed {
-			fmt.Fprintf(w, "skipped: %v\n", r.Err)
+	sum, err := c.IngestFS(ctx, fsys, prefix, func(e ingest.Event) {
+		if e.Kind == ingest.Failed {
+			fmt.Fprintf(w, "skipped: %v\n", e.Err)
 		}
 	})
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package ingest turns files into documents and documents into chunks: the
 // loaders (Markdown, plain text, HTML, PDF, DOCX, CSV, JSONL), the token-aware, structure-aware
-// chunker, and the pipeline that walks folders, embeds chunks and hands them
-// to a store in crash-safe batches.
+// chunker, and the pipeline that walks folders, embeds chunks, hands them to
+// a store in crash-safe batches and emits an Event per committed document.
 package ingest
 
 import (
@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/ingest/pdf"
 )
 
 // ErrUnsupported is returned by Load for a file type no loader handles.
@@ -94,11 +95,12 @@ type LoadOptions struct {
 // that is not in its extension's format, bad table options or a table with
 // no usable row, and ETOOLARGE for a DOCX that expands past its limits.
 func LoadWith(source string, data []byte, opt LoadOptions) (*grounded.Document, error) {
-	return load(source, FormatOf(source), data, opt)
+	return load(source, FormatOf(source), HashFor(source, data, opt), data, opt)
 }
 
-// load parses data in format ("" for unsupported) into a document named source.
-func load(source, format string, data []byte, opt LoadOptions) (*grounded.Document, error) {
+// load parses data in format ("" for unsupported) into a document named
+// source with content hash hash.
+func load(source, format, hash string, data []byte, opt LoadOptions) (*grounded.Document, error) {
 	if format == "" {
 		return nil, fmt.Errorf("%s: %w", source, ErrUnsupported)
 	}
@@ -108,12 +110,7 @@ func load(source, format string, data []byte, opt LoadOptions) (*grounded.Docume
 	if format != FormatDOCX && format != FormatPDF && !utf8.Valid(data) {
 		return nil, grounded.Errorf(grounded.EINVALID, "%s: invalid UTF-8 at byte %d", source, invalidAt(data))
 	}
-	doc := &grounded.Document{
-		ID:          DocID(source),
-		Source:      source,
-		Format:      format,
-		ContentHash: HashFor(source, data, opt),
-	}
+	doc := &grounded.Document{ID: DocID(source), Source: source, Format: format, ContentHash: hash}
 	switch format {
 	case FormatMarkdown:
 		loadMarkdown(doc, data)
@@ -130,7 +127,8 @@ func load(source, format string, data []byte, opt LoadOptions) (*grounded.Docume
 			return nil, err
 		}
 	case FormatPDF:
-		if err := loadPDF(doc, data); err != nil {
+		doc.Title = titleFromName(source)
+		if err := pdf.Load(doc, data); err != nil {
 			return nil, grounded.Errorf(grounded.EINVALID, "%s: %v", source, err)
 		}
 	default:

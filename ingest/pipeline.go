@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,8 @@ type Sink interface {
 	Hashes(ctx context.Context) (map[string]string, error)
 	// Put stores the documents atomically, replacing earlier versions.
 	Put(ctx context.Context, docs []grounded.IndexedDocument) error
+	// Delete removes a document by id (Sync, for a file that is gone).
+	Delete(ctx context.Context, id string) error
 }
 
 // Config wires a Pipeline.
@@ -39,27 +42,35 @@ type Config struct {
 	BatchDocs int
 	// Workers load, chunk and embed files in parallel. Default GOMAXPROCS.
 	Workers int
-	// Progress, if set, is called once per file from one goroutine at a time.
-	Progress func(FileResult)
 }
 
-// Outcome of one file.
+// Event kinds: what an ingest did with one document.
 const (
-	Added       = "added"
-	Updated     = "updated"
-	Unchanged   = "unchanged"
-	Unsupported = "unsupported"
-	Failed      = "failed"
-	Removed     = "removed" // by Sync: the file is gone
+	Added       = "added"       // a new document was committed
+	Updated     = "updated"     // changed content replaced the document
+	Removed     = "removed"     // the document was deleted (Sync: its file is gone)
+	Unchanged   = "unchanged"   // the same content is stored; nothing written
+	Unsupported = "unsupported" // no loader reads the file's type; nothing written
+	Failed      = "failed"      // the file could not be read, loaded or embedded; nothing written
 )
 
-// FileResult says what happened to one file.
-type FileResult struct {
-	Source  string
-	Outcome string
-	Chunks  int
-	Bytes   int64
-	Err     error // set when Outcome is Failed
+// Event says what an ingest did with one document. A run emits one per
+// file it is given and one per document Sync removes, one call at a time.
+// Added and Updated are emitted only after the store transaction holding the
+// document has committed, Removed after the delete has, so a reader that
+// applies them (the live index) never holds what the store could still lose.
+// They carry all a reader needs to bring its copy in line without reading
+// the store back; a feed of changes committed by another process can be
+// told in the same events.
+type Event struct {
+	Kind   string // Added, Updated, Removed, Unchanged, Unsupported or Failed
+	ID     string // the document's id, DocID(Source)
+	Source string
+	// Doc is the committed document with its chunks and one vector per
+	// chunk (Added and Updated only).
+	Doc   *grounded.IndexedDocument
+	Bytes int64 // bytes of the file read
+	Err   error // why, when Kind is Failed
 }
 
 // Summary counts the outcomes of a run.
@@ -74,7 +85,33 @@ type Summary struct {
 	Chunks      int   // chunks written
 	Bytes       int64 // bytes of the files read
 	Duration    time.Duration
-	Failures    []FileResult
+	Failures    []Event
+}
+
+// add counts one event.
+func (s *Summary) add(e Event) {
+	if e.Kind != Removed {
+		s.Files++
+	}
+	s.Bytes += e.Bytes
+	switch e.Kind {
+	case Added:
+		s.Added++
+	case Updated:
+		s.Updated++
+	case Removed:
+		s.Removed++
+	case Unchanged:
+		s.Unchanged++
+	case Unsupported:
+		s.Unsupported++
+	case Failed:
+		s.Failed++
+		s.Failures = append(s.Failures, e)
+	}
+	if e.Doc != nil {
+		s.Chunks += len(e.Doc.Chunks)
+	}
 }
 
 func (s Summary) String() string {
@@ -108,80 +145,43 @@ func New(cfg Config) (*Pipeline, error) {
 	return &Pipeline{cfg: cfg}, nil
 }
 
-// file is one input: its source name, size and a way to read it.
+// file is one document to ingest: an upload, or a file whose bytes read
+// returns when a worker takes it. Title and Format, when set (uploads),
+// override what the loader and the source name decide.
 type file struct {
-	source string
-	size   int64
-	read   func() ([]byte, error)
-	err    error // the walk could not read this entry (an unreadable folder)
-	// format and title, when set, override what the source name and the
-	// loader decide (uploads).
-	format, title string
+	grounded.Upload
+	size int64
+	read func() ([]byte, error) // nil: the bytes are Data
+	err  error                  // the walk could not read this entry (an unreadable folder)
 }
 
-// Input is one document handed over in memory, as an upload is.
-type Input struct {
-	// Source is the name the document is stored and cited under; the same
-	// source again replaces the document (or leaves it, if unchanged).
-	Source string
-	// Title, when set, replaces the title the loader finds.
-	Title string
-	// Format, when set, replaces the format Source's extension selects
-	// (FormatMarkdown, ...); with neither, the input is read as text.
-	Format string
-	Data   []byte
-}
-
-// Put ingests one in-memory document and says what happened to it. A
-// document that fails to load is an error (its earlier version, if any,
-// stays); so is an unknown Format.
-func (p *Pipeline) Put(ctx context.Context, in Input) (FileResult, error) {
-	format := in.Format
-	if format == "" {
-		format = FormatOf(in.Source)
+// Put ingests one document handed over in memory and emits its event (emit
+// may be nil). A document that fails to load is an error (its earlier
+// version, if any, stays); so is an unknown Format. With neither Format nor
+// a known extension, the document is read as text.
+func (p *Pipeline) Put(ctx context.Context, up grounded.Upload, emit func(Event)) error {
+	up.Format = cmp.Or(up.Format, FormatOf(up.Source), FormatText)
+	if !slices.Contains([]string{FormatMarkdown, FormatText, FormatHTML, FormatDOCX, FormatCSV, FormatJSONL, FormatPDF}, up.Format) {
+		return grounded.Errorf(grounded.EINVALID, "unknown format %q: want markdown, text, html, pdf, docx, csv or jsonl", up.Format)
 	}
-	if format == "" {
-		format = FormatText
+	sum, err := p.run(ctx, []file{{Upload: up, size: int64(len(up.Data))}}, emit)
+	if err == nil && sum.Failed > 0 {
+		err = sum.Failures[0].Err
 	}
-	if !knownFormat(format) {
-		return FileResult{}, grounded.Errorf(grounded.EINVALID, "unknown format %q: want markdown, text, html, pdf, docx, csv or jsonl", format)
-	}
-	data := in.Data
-	f := file{source: in.Source, size: int64(len(data)), format: format, title: in.Title,
-		read: func() ([]byte, error) { return data, nil }}
-	var res FileResult
-	if _, err := p.run(ctx, []file{f}, func(r FileResult) { res = r }); err != nil {
-		return res, err
-	}
-	if res.Outcome == Failed {
-		return res, res.Err
-	}
-	return res, nil
-}
-
-func knownFormat(f string) bool {
-	switch f {
-	case FormatMarkdown, FormatText, FormatHTML, FormatDOCX, FormatCSV, FormatJSONL, FormatPDF:
-		return true
-	}
-	return false
+	return err
 }
 
 // Paths ingests files and folders (recursively, skipping names that start
-// with a dot). Sources are absolute, cleaned paths. A path that does not exist
-// is an error before anything is written; per-file problems are counted in
-// the summary and the run goes on.
-func (p *Pipeline) Paths(ctx context.Context, paths []string) (Summary, error) {
+// with a dot), emitting an event per file (emit may be nil). Sources are
+// absolute, cleaned paths. A path that does not exist is an error before
+// anything is written; per-file problems are counted in the summary and the
+// run goes on.
+func (p *Pipeline) Paths(ctx context.Context, paths []string, emit func(Event)) (Summary, error) {
 	files, err := collect(paths)
 	if err != nil {
 		return Summary{}, err
 	}
-	return p.run(ctx, files, nil)
-}
-
-// Remover deletes a document by id; Sync needs a Sink that is one.
-type Remover interface {
-	Delete(ctx context.Context, id string) error
+	return p.run(ctx, files, emit)
 }
 
 // Sync makes the index match the folder (or file) root: new files are
@@ -189,12 +189,9 @@ type Remover interface {
 // and every stored document whose source lies under root but whose file is
 // gone, or is no longer of a type we load, is removed. A file that fails to
 // load this time keeps its earlier version in the index (it is reported as
-// failed): a transient read error must not delete data.
-func (p *Pipeline) Sync(ctx context.Context, root string) (Summary, error) {
-	rm, ok := p.cfg.Sink.(Remover)
-	if !ok {
-		return Summary{}, errors.New("ingest: sync needs a sink that can delete documents")
-	}
+// failed): a transient read error must not delete data. Each removal is
+// emitted as a Removed event once it is committed.
+func (p *Pipeline) Sync(ctx context.Context, root string, emit func(Event)) (Summary, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return Summary{}, fmt.Errorf("sync %s: %w", root, err)
@@ -203,14 +200,14 @@ func (p *Pipeline) Sync(ctx context.Context, root string) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	sum, err := p.run(ctx, files, nil)
+	sum, err := p.run(ctx, files, emit)
 	if err != nil {
 		return sum, err
 	}
 	present := map[string]bool{}
 	for _, f := range files {
-		if FormatOf(f.source) != "" {
-			present[f.source] = true
+		if FormatOf(f.Source) != "" {
+			present[f.Source] = true
 		}
 	}
 	stored, err := p.cfg.Sink.Hashes(ctx)
@@ -225,12 +222,13 @@ func (p *Pipeline) Sync(ctx context.Context, root string) (Summary, error) {
 	}
 	slices.Sort(gone)
 	for _, src := range gone {
-		if err := rm.Delete(ctx, DocID(src)); err != nil {
+		e := Event{Kind: Removed, ID: DocID(src), Source: src}
+		if err := p.cfg.Sink.Delete(ctx, e.ID); err != nil {
 			return sum, fmt.Errorf("sync: remove %s: %w", src, err)
 		}
-		sum.Removed++
-		if p.cfg.Progress != nil {
-			p.cfg.Progress(FileResult{Source: src, Outcome: Removed})
+		sum.add(e)
+		if emit != nil {
+			emit(e)
 		}
 	}
 	return sum, nil
@@ -256,7 +254,7 @@ func collect(paths []string) ([]file, error) {
 		err = filepath.WalkDir(abs, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				// An unreadable folder: report it as a failed file and go on.
-				files = append(files, file{source: path, err: err})
+				files = append(files, file{Upload: grounded.Upload{Source: path}, err: err})
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -286,7 +284,7 @@ func collect(paths []string) ([]file, error) {
 }
 
 func diskFile(path string, size int64) file {
-	return file{source: path, size: size, read: func() ([]byte, error) {
+	return file{Upload: grounded.Upload{Source: path}, size: size, read: func() ([]byte, error) {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, err
@@ -296,8 +294,9 @@ func diskFile(path string, size int64) file {
 	}}
 }
 
-// FS ingests every file of fsys, named prefix + "/" + its path in fsys.
-func (p *Pipeline) FS(ctx context.Context, fsys fs.FS, prefix string) (Summary, error) {
+// FS ingests every file of fsys, named prefix + "/" + its path in fsys,
+// emitting an event per file (emit may be nil).
+func (p *Pipeline) FS(ctx context.Context, fsys fs.FS, prefix string, emit func(Event)) (Summary, error) {
 	var files []file
 	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -308,7 +307,7 @@ func (p *Pipeline) FS(ctx context.Context, fsys fs.FS, prefix string) (Summary, 
 			if err != nil {
 				return err
 			}
-			files = append(files, file{source: prefix + "/" + path, size: info.Size(), read: func() ([]byte, error) {
+			files = append(files, file{Upload: grounded.Upload{Source: prefix + "/" + path}, size: info.Size(), read: func() ([]byte, error) {
 				return fs.ReadFile(fsys, path)
 			}})
 		}
@@ -317,52 +316,32 @@ func (p *Pipeline) FS(ctx context.Context, fsys fs.FS, prefix string) (Summary, 
 	if err != nil {
 		return Summary{}, fmt.Errorf("ingest %s: %w", prefix, err)
 	}
-	return p.run(ctx, files, nil)
+	return p.run(ctx, files, emit)
 }
 
-// run ingests files, reporting each to Progress and to seen (when set).
-func (p *Pipeline) run(ctx context.Context, files []file, seen func(FileResult)) (Summary, error) {
+// run ingests files, counting each event and passing it to emit (when set).
+func (p *Pipeline) run(ctx context.Context, files []file, emit func(Event)) (Summary, error) {
 	began := time.Now()
-	slices.SortFunc(files, func(a, b file) int { return strings.Compare(a.source, b.source) })
-	files = slices.CompactFunc(files, func(a, b file) bool { return a.source == b.source })
+	slices.SortFunc(files, func(a, b file) int { return strings.Compare(a.Source, b.Source) })
+	files = slices.CompactFunc(files, func(a, b file) bool { return a.Source == b.Source })
 	hashes, err := p.cfg.Sink.Hashes(ctx)
 	if err != nil {
 		return Summary{}, fmt.Errorf("ingest: %w", err)
 	}
 
 	var sum Summary
-	var mu sync.Mutex // guards sum and serializes Progress
-	report := func(r FileResult) {
+	var mu sync.Mutex // guards sum and serializes emit
+	report := func(e Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		sum.Files++
-		sum.Bytes += r.Bytes
-		switch r.Outcome {
-		case Added:
-			sum.Added++
-		case Updated:
-			sum.Updated++
-		case Unchanged:
-			sum.Unchanged++
-		case Unsupported:
-			sum.Unsupported++
-		case Failed:
-			sum.Failed++
-			sum.Failures = append(sum.Failures, r)
-		}
-		if r.Outcome == Added || r.Outcome == Updated {
-			sum.Chunks += r.Chunks
-		}
-		if p.cfg.Progress != nil {
-			p.cfg.Progress(r)
-		}
-		if seen != nil {
-			seen(r)
+		sum.add(e)
+		if emit != nil {
+			emit(e)
 		}
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	out := make(chan pending, p.cfg.Workers)
+	out := make(chan Event, p.cfg.Workers)
 	g.Go(func() error { return p.write(gctx, out, report) })
 
 	work := make(chan file)
@@ -383,13 +362,13 @@ func (p *Pipeline) run(ctx context.Context, files []file, seen func(FileResult))
 		g.Go(func() error {
 			defer workers.Done()
 			for f := range work {
-				r, doc := p.prepare(gctx, f, hashes)
-				if doc == nil {
-					report(r)
+				e := p.prepare(gctx, f, hashes)
+				if e.Doc == nil {
+					report(e)
 					continue
 				}
 				select {
-				case out <- pending{r, *doc}:
+				case out <- e:
 				case <-gctx.Done():
 					return gctx.Err()
 				}
@@ -406,62 +385,56 @@ func (p *Pipeline) run(ctx context.Context, files []file, seen func(FileResult))
 	return sum, nil
 }
 
-type pending struct {
-	result FileResult
-	doc    grounded.IndexedDocument
-}
-
-// prepare loads, chunks and embeds one file. A nil document means there is
-// nothing to write and r says why.
-func (p *Pipeline) prepare(ctx context.Context, f file, hashes map[string]string) (FileResult, *grounded.IndexedDocument) {
-	r := FileResult{Source: f.source, Bytes: f.size}
-	fail := func(err error) (FileResult, *grounded.IndexedDocument) {
-		r.Outcome, r.Err = Failed, err
-		return r, nil
+// prepare loads, chunks and embeds one file. An event without a Doc has
+// nothing to write and says why; one with a Doc waits for its commit.
+func (p *Pipeline) prepare(ctx context.Context, f file, hashes map[string]string) Event {
+	e := Event{ID: DocID(f.Source), Source: f.Source, Bytes: f.size}
+	fail := func(err error) Event {
+		e.Kind, e.Err = Failed, err
+		return e
 	}
 	if f.err != nil {
-		return fail(fmt.Errorf("%s: %w", f.source, f.err))
+		return fail(fmt.Errorf("%s: %w", f.Source, f.err))
 	}
-	format := f.format
+	format := cmp.Or(f.Format, FormatOf(f.Source))
 	if format == "" {
-		format = FormatOf(f.source)
-	}
-	if format == "" {
-		r.Outcome = Unsupported
-		return r, nil
+		e.Kind = Unsupported
+		return e
 	}
 	if f.size > p.cfg.MaxFileBytes {
-		return fail(grounded.Errorf(grounded.ETOOLARGE, "%s: %d bytes is over the %d-byte file limit", f.source, f.size, p.cfg.MaxFileBytes))
+		return fail(grounded.Errorf(grounded.ETOOLARGE, "%s: %d bytes is over the %d-byte file limit", f.Source, f.size, p.cfg.MaxFileBytes))
 	}
-	data, err := f.read()
-	if err != nil {
-		return fail(fmt.Errorf("%s: %w", f.source, err))
+	data := f.Data
+	if f.read != nil {
+		var err error
+		if data, err = f.read(); err != nil {
+			return fail(fmt.Errorf("%s: %w", f.Source, err))
+		}
 	}
-	r.Bytes = int64(len(data))
+	e.Bytes = int64(len(data))
 	if int64(len(data)) > p.cfg.MaxFileBytes {
-		return fail(grounded.Errorf(grounded.ETOOLARGE, "%s: %d bytes is over the %d-byte file limit", f.source, len(data), p.cfg.MaxFileBytes))
+		return fail(grounded.Errorf(grounded.ETOOLARGE, "%s: %d bytes is over the %d-byte file limit", f.Source, len(data), p.cfg.MaxFileBytes))
 	}
-	old, had := hashes[f.source]
-	hash := HashFor(f.source, data, p.cfg.Load)
-	if f.format != "" || f.title != "" {
-		hash = ContentHash([]byte(hash + "\x00format=" + f.format + "\x00title=" + f.title))
+	old, had := hashes[f.Source]
+	hash := HashFor(f.Source, data, p.cfg.Load)
+	if f.Format != "" || f.Title != "" {
+		hash = ContentHash([]byte(hash + "\x00format=" + f.Format + "\x00title=" + f.Title))
 	}
 	if had && old == hash {
-		r.Outcome = Unchanged
-		return r, nil
+		e.Kind = Unchanged
+		return e
 	}
-	doc, err := load(f.source, format, data, p.cfg.Load)
+	doc, err := load(f.Source, format, hash, data, p.cfg.Load)
 	if err != nil {
 		return fail(err)
 	}
-	doc.ContentHash = hash
-	if f.title != "" {
-		doc.Title = f.title
+	if f.Title != "" {
+		doc.Title = f.Title
 	}
 	doc.IngestedAt = time.Now().UTC()
 	chunks := p.cfg.Chunker.Chunk(doc)
 	if len(chunks) == 0 {
-		return fail(grounded.Errorf(grounded.EINVALID, "%s: no text to index", f.source))
+		return fail(grounded.Errorf(grounded.EINVALID, "%s: no text to index", f.Source))
 	}
 	texts := make([]string, len(chunks))
 	for i, c := range chunks {
@@ -471,47 +444,48 @@ func (p *Pipeline) prepare(ctx context.Context, f file, hashes map[string]string
 	if len(texts) > 0 {
 		vecs, err = p.cfg.Embedder.Embed(ctx, texts)
 		if err != nil {
-			return fail(fmt.Errorf("%s: embed: %w", f.source, err))
+			return fail(fmt.Errorf("%s: embed: %w", f.Source, err))
 		}
 		if len(vecs) != len(texts) {
-			return fail(fmt.Errorf("%s: embedder returned %d vectors for %d chunks", f.source, len(vecs), len(texts)))
+			return fail(fmt.Errorf("%s: embedder returned %d vectors for %d chunks", f.Source, len(vecs), len(texts)))
 		}
 		for _, v := range vecs {
 			if len(v) != p.cfg.Embedder.Dim {
-				return fail(fmt.Errorf("%s: embedder %s returned a %d-dimensional vector, want %d", f.source, p.cfg.Embedder.Name, len(v), p.cfg.Embedder.Dim))
+				return fail(fmt.Errorf("%s: embedder %s returned a %d-dimensional vector, want %d", f.Source, p.cfg.Embedder.Name, len(v), p.cfg.Embedder.Dim))
 			}
 		}
 	}
-	r.Outcome, r.Chunks = Added, len(chunks)
+	e.Kind = Added
 	if had {
-		r.Outcome = Updated
+		e.Kind = Updated
 	}
-	return r, &grounded.IndexedDocument{Document: doc, Chunks: chunks, Vectors: vecs}
+	e.Doc = &grounded.IndexedDocument{Document: doc, Chunks: chunks, Vectors: vecs}
+	return e
 }
 
 // write commits prepared documents in batches of BatchDocs, reporting each
-// file once its batch is durable.
-func (p *Pipeline) write(ctx context.Context, in <-chan pending, report func(FileResult)) error {
-	var batch []pending
+// once its batch is durable.
+func (p *Pipeline) write(ctx context.Context, in <-chan Event, report func(Event)) error {
+	var batch []Event
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		docs := make([]grounded.IndexedDocument, len(batch))
-		for i, b := range batch {
-			docs[i] = b.doc
+		for i, e := range batch {
+			docs[i] = *e.Doc
 		}
 		if err := p.cfg.Sink.Put(ctx, docs); err != nil {
 			return err
 		}
-		for _, b := range batch {
-			report(b.result)
+		for _, e := range batch {
+			report(e)
 		}
 		batch = batch[:0]
 		return nil
 	}
-	for pd := range in {
-		batch = append(batch, pd)
+	for e := range in {
+		batch = append(batch, e)
 		if len(batch) >= p.cfg.BatchDocs {
 			if err := flush(); err != nil {
 				return err

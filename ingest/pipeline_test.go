@@ -48,6 +48,18 @@ func (s *memSink) Hashes(ctx context.Context) (map[string]string, error) {
 	return out, nil
 }
 
+func (s *memSink) Delete(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for src := range s.docs {
+		if ingest.DocID(src) == id {
+			delete(s.docs, src)
+			return nil
+		}
+	}
+	return grounded.ErrNotFound
+}
+
 func (s *memSink) Put(ctx context.Context, docs []grounded.IndexedDocument) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -158,24 +170,21 @@ func TestPipelineFolder(t *testing.T) {
 	sink := newMemSink()
 	var (
 		mu       sync.Mutex
-		progress []ingest.FileResult
+		progress []ingest.Event
 		inside   atomic.Int32
 	)
-	p := newPipeline(t, sink, func(c *ingest.Config) {
-		c.MaxFileBytes = 4096
-		c.Progress = func(r ingest.FileResult) {
-			if inside.Add(1) != 1 {
-				t.Errorf("Progress called concurrently")
-			}
-			defer inside.Add(-1)
-			mu.Lock()
-			progress = append(progress, r)
-			mu.Unlock()
-		}
-	})
+	p := newPipeline(t, sink, func(c *ingest.Config) { c.MaxFileBytes = 4096 })
 	ctx := context.Background()
 
-	sum, err := p.Paths(ctx, []string{dir})
+	sum, err := p.Paths(ctx, []string{dir}, func(r ingest.Event) {
+		if inside.Add(1) != 1 {
+			t.Errorf("Progress called concurrently")
+		}
+		defer inside.Add(-1)
+		mu.Lock()
+		progress = append(progress, r)
+		mu.Unlock()
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,8 +207,8 @@ func TestPipelineFolder(t *testing.T) {
 	}
 	for _, f := range sum.Failures {
 		code, ok := wantFail[f.Source]
-		if !ok || f.Outcome != ingest.Failed || grounded.ErrorCode(f.Err) != code {
-			t.Errorf("failure %s: outcome %s, error %v (code %q); want code %q", f.Source, f.Outcome, f.Err, grounded.ErrorCode(f.Err), code)
+		if !ok || f.Kind != ingest.Failed || grounded.ErrorCode(f.Err) != code {
+			t.Errorf("failure %s: outcome %s, error %v (code %q); want code %q", f.Source, f.Kind, f.Err, grounded.ErrorCode(f.Err), code)
 		}
 		if !strings.Contains(f.Err.Error(), f.Source) {
 			t.Errorf("failure error %q does not name %s", f.Err, f.Source)
@@ -216,8 +225,8 @@ func TestPipelineFolder(t *testing.T) {
 		t.Errorf("Progress called %d times, want %d", len(progress), len(wantOutcome))
 	}
 	for _, r := range progress {
-		if want, ok := wantOutcome[r.Source]; !ok || r.Outcome != want {
-			t.Errorf("progress %s: outcome %q, want %q", r.Source, r.Outcome, want)
+		if want, ok := wantOutcome[r.Source]; !ok || r.Kind != want {
+			t.Errorf("progress %s: outcome %q, want %q", r.Source, r.Kind, want)
 		}
 	}
 
@@ -269,7 +278,7 @@ func TestPipelineFolder(t *testing.T) {
 	putsAfterFirst := len(sink.puts)
 
 	t.Run("rerun unchanged", func(t *testing.T) {
-		sum, err := p.Paths(ctx, []string{dir})
+		sum, err := p.Paths(ctx, []string{dir}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,7 +291,7 @@ func TestPipelineFolder(t *testing.T) {
 	t.Run("changed and new files", func(t *testing.T) {
 		changed := []byte("Release notes, second edition\n\nEverything changed in this version.\n")
 		writeTree(t, dir, map[string][]byte{"notes.txt": changed, "sub/new.md": []byte("# New\n\nA new file.\n")})
-		sum, err := p.Paths(ctx, []string{dir})
+		sum, err := p.Paths(ctx, []string{dir}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +320,7 @@ func TestPipelineBatches(t *testing.T) {
 	writeTree(t, dir, files)
 	sink := newMemSink()
 	p := newPipeline(t, sink, func(c *ingest.Config) { c.BatchDocs = 2; c.Workers = 3 })
-	sum, err := p.Paths(context.Background(), []string{dir})
+	sum, err := p.Paths(context.Background(), []string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +342,7 @@ func TestPipelineDuplicatePaths(t *testing.T) {
 	writeTree(t, dir, map[string][]byte{"a.md": []byte("# A\n\ntext\n"), "b.txt": []byte("b text\n")})
 	sink := newMemSink()
 	p := newPipeline(t, sink, nil)
-	sum, err := p.Paths(context.Background(), []string{dir, filepath.Join(dir, "a.md"), dir + "/./b.txt", dir + "/sub/../a.md"})
+	sum, err := p.Paths(context.Background(), []string{dir, filepath.Join(dir, "a.md"), dir + "/./b.txt", dir + "/sub/../a.md"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +360,7 @@ func TestPipelineMissingPath(t *testing.T) {
 	writeTree(t, dir, map[string][]byte{"a.md": []byte("# A\n\ntext\n")})
 	sink := newMemSink()
 	p := newPipeline(t, sink, nil)
-	_, err := p.Paths(context.Background(), []string{dir, filepath.Join(dir, "missing")})
+	_, err := p.Paths(context.Background(), []string{dir, filepath.Join(dir, "missing")}, nil)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("error %v, want one wrapping os.ErrNotExist", err)
 	}
@@ -372,7 +381,7 @@ func TestPipelineUnreadableFolder(t *testing.T) {
 	if _, err := os.ReadDir(locked); err == nil {
 		t.Skip("the folder stays readable (running as root?)")
 	}
-	sum, err := newPipeline(t, newMemSink(), nil).Paths(context.Background(), []string{dir})
+	sum, err := newPipeline(t, newMemSink(), nil).Paths(context.Background(), []string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +404,7 @@ func TestPipelineFS(t *testing.T) {
 	}
 	sink := newMemSink()
 	p := newPipeline(t, sink, nil)
-	sum, err := p.FS(context.Background(), corpus.FS, "corpus")
+	sum, err := p.FS(context.Background(), corpus.FS, "corpus", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +438,7 @@ func TestPipelineSinkErrors(t *testing.T) {
 			writeTree(t, dir, map[string][]byte{"a.md": []byte("# A\n\ntext\n"), "b.md": []byte("# B\n\ntext\n")})
 			sink := newMemSink()
 			sink.hashErr, sink.putErr = tt.hashErr, tt.putErr
-			sum, err := newPipeline(t, sink, func(c *ingest.Config) { c.BatchDocs = 1 }).Paths(context.Background(), []string{dir})
+			sum, err := newPipeline(t, sink, func(c *ingest.Config) { c.BatchDocs = 1 }).Paths(context.Background(), []string{dir}, nil)
 			if !errors.Is(err, errBoom) {
 				t.Errorf("error %v, want one wrapping the sink's", err)
 			}
@@ -469,7 +478,7 @@ func TestPipelineEmbedderErrors(t *testing.T) {
 			p := newPipeline(t, sink, func(c *ingest.Config) {
 				c.Embedder = grounded.Embedder{Name: "fake", Dim: testDim, Embed: tt.embed}
 			})
-			sum, err := p.Paths(context.Background(), []string{dir})
+			sum, err := p.Paths(context.Background(), []string{dir}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

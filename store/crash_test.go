@@ -30,15 +30,14 @@ func TestCrashChild(t *testing.T) {
 	out := bufio.NewWriter(os.Stdout)
 	pp, err := ingest.New(ingest.Config{
 		Chunker: mustChunker(t), Embedder: testEmbedder(), Sink: st, BatchDocs: 3, Workers: 2,
-		Progress: func(r ingest.FileResult) {
-			fmt.Fprintf(out, "%s %s\n", r.Outcome, r.Source)
-			out.Flush()
-		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pp.Paths(context.Background(), []string{dir}); err != nil {
+	if _, err := pp.Paths(context.Background(), []string{dir}, func(e ingest.Event) {
+		fmt.Fprintf(out, "%s %s\n", e.Kind, e.Source)
+		out.Flush()
+	}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -117,7 +116,7 @@ func TestCrashDuringIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newPipeline(t, st).Paths(context.Background(), []string{dir}); err != nil {
+	if _, err := newPipeline(t, st).Paths(context.Background(), []string{dir}, nil); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

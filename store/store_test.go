@@ -105,7 +105,7 @@ func TestReingestUnchangedChangesNothing(t *testing.T) {
 	writeDocs(t, dir, 6, "first")
 	st := openStore(t, filepath.Join(t.TempDir(), "g.db"))
 	p := newPipeline(t, st)
-	sum, err := p.Paths(ctx, []string{dir})
+	sum, err := p.Paths(ctx, []string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestReingestUnchangedChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sum, err = p.Paths(ctx, []string{dir})
+	sum, err = p.Paths(ctx, []string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestChangedFileReplacesItsChunks(t *testing.T) {
 	writeDocs(t, dir, 4, "first")
 	st := openStore(t, filepath.Join(t.TempDir(), "g.db"))
 	p := newPipeline(t, st)
-	if _, err := p.Paths(ctx, []string{dir}); err != nil {
+	if _, err := p.Paths(ctx, []string{dir}, nil); err != nil {
 		t.Fatal(err)
 	}
 	before := snap(t, st)
@@ -165,7 +165,7 @@ func TestChangedFileReplacesItsChunks(t *testing.T) {
 	if err := os.WriteFile(changed, []byte(short), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := p.Paths(ctx, []string{dir})
+	sum, err := p.Paths(ctx, []string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestDeleteAndNotFound(t *testing.T) {
 	dir := t.TempDir()
 	writeDocs(t, dir, 2, "first")
 	st := openStore(t, filepath.Join(t.TempDir(), "g.db"))
-	if _, err := newPipeline(t, st).Paths(ctx, []string{dir}); err != nil {
+	if _, err := newPipeline(t, st).Paths(ctx, []string{dir}, nil); err != nil {
 		t.Fatal(err)
 	}
 	id := ingest.DocID(filepath.Join(dir, "doc-000.md"))

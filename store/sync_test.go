@@ -6,12 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/groundedhq/grounded/ingest"
-	"github.com/groundedhq/grounded/store"
 )
-
-var _ ingest.Remover = (*store.Store)(nil)
 
 // TestSyncMatchesTheFolder: after files are added, changed, deleted, renamed
 // to an unsupported type and broken, Sync leaves the index holding exactly
@@ -24,10 +19,10 @@ func TestSyncMatchesTheFolder(t *testing.T) {
 	writeDocs(t, other, 2, "elsewhere")
 	st := openStore(t, filepath.Join(t.TempDir(), "g.db"))
 	p := newPipeline(t, st)
-	if _, err := p.Paths(ctx, []string{other}); err != nil {
+	if _, err := p.Paths(ctx, []string{other}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if sum, err := p.Sync(ctx, dir); err != nil || sum.Added != 5 || sum.Removed != 0 {
+	if sum, err := p.Sync(ctx, dir, nil); err != nil || sum.Added != 5 || sum.Removed != 0 {
 		t.Fatalf("first sync: %s, %v", sum, err)
 	}
 	path := func(i string) string { return filepath.Join(dir, "doc-"+i+".md") }
@@ -44,7 +39,7 @@ func TestSyncMatchesTheFolder(t *testing.T) {
 	must(os.WriteFile(filepath.Join(dir, "new.txt"), []byte("A new note.\n"), 0o644))
 	before := snap(t, st)
 
-	sum, err := p.Sync(ctx, dir)
+	sum, err := p.Sync(ctx, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +62,7 @@ func TestSyncMatchesTheFolder(t *testing.T) {
 		t.Errorf("the file that failed to load lost its earlier version")
 	}
 	// A second sync with nothing changed does nothing.
-	sum, err = p.Sync(ctx, dir)
+	sum, err = p.Sync(ctx, dir, nil)
 	if err != nil || sum.Added+sum.Updated+sum.Removed != 0 {
 		t.Fatalf("idle sync: %s, %v", sum, err)
 	}

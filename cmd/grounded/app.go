@@ -84,25 +84,17 @@ func (a *app) closeAndRemove() {
 	os.RemoveAll(a.dir)
 }
 
-// reportFailures returns a progress function that prints files that failed.
-func reportFailures(stderr io.Writer) func(ingest.FileResult) {
-	return func(r ingest.FileResult) {
-		if r.Outcome == ingest.Failed {
-			fmt.Fprintf(stderr, "skipped: %v\n", r.Err)
+// report returns a reader of ingest events that prints files that failed to
+// stderr and each committed change to changes.
+func report(changes, stderr io.Writer) func(ingest.Event) {
+	return func(e ingest.Event) {
+		switch e.Kind {
+		case ingest.Failed:
+			fmt.Fprintf(stderr, "skipped: %v\n", e.Err)
+		case ingest.Added, ingest.Updated, ingest.Removed:
+			fmt.Fprintf(changes, "%-8s %s\n", e.Kind, e.Source)
 		}
 	}
-}
-
-// syncPath makes the collection match root, printing each change to out.
-func (a *app) syncPath(ctx context.Context, root string, out, stderr io.Writer) (ingest.Summary, error) {
-	failed := reportFailures(stderr)
-	return a.col.Sync(ctx, root, func(r ingest.FileResult) {
-		switch r.Outcome {
-		case ingest.Added, ingest.Updated, ingest.Removed:
-			fmt.Fprintf(out, "%-8s %s\n", r.Outcome, r.Source)
-		}
-		failed(r)
-	})
 }
 
 // ensureCorpus ingests the embedded default corpus when the default

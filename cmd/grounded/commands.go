@@ -52,9 +52,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer a.Close()
 	var sum ingest.Summary
 	if *sync {
-		sum, err = a.syncPath(ctx, paths[0], stdout, stderr)
+		sum, err = a.col.Sync(ctx, paths[0], report(stdout, stderr))
 	} else {
-		sum, err = a.col.Ingest(ctx, paths, reportFailures(stderr))
+		sum, err = a.col.Ingest(ctx, paths, report(io.Discard, stderr))
 	}
 	if err != nil {
 		return err

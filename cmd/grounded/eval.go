@@ -146,7 +146,7 @@ func evalIndex(ctx context.Context, tune tuningFlags, files fstest.MapFS, prefix
 		os.RemoveAll(tmp)
 		return nil, ingest.Summary{}, err
 	}
-	sum, err := a.col.IngestFS(ctx, files, prefix, reportFailures(stderr))
+	sum, err := a.col.IngestFS(ctx, files, prefix, report(io.Discard, stderr))
 	if err == nil {
 		err = a.col.LoadIndex(ctx)
 	}

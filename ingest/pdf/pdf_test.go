@@ -1,4 +1,4 @@
-package ingest_test
+package pdf_test
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -348,7 +347,7 @@ func TestLoadPDFText(t *testing.T) {
 	}
 }
 
-// TestLoadPDFProducers loads the files under testdata/pdf, made by real
+// TestLoadPDFProducers loads the files under testdata, made by real
 // PDF writers (see its README.md).
 func TestLoadPDFProducers(t *testing.T) {
 	t.Parallel()
@@ -380,7 +379,7 @@ func TestLoadPDFProducers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			doc, err := ingest.Load(tt.file, readFixture(t, filepath.Join("pdf", tt.file)))
+			doc, err := ingest.Load(tt.file, readFixture(t, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -480,8 +479,8 @@ func badPDFs(tb testing.TB) []struct {
 		{"object stream claims 10^18 objects", objStm("/N 1000000000000000000", noObj7), "claims"},
 		{"predictor row of 2^40 bytes", objStm("/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 1099511627776 >>", pdfDeflate(noObj7)), "predictor row"},
 		{"object stream decodes to 5 MiB", objStm("/Filter /FlateDecode", pdfDeflate(noObj7+strings.Repeat(" ", 5<<20))), "decodes to over 4 MiB"},
-		{"encrypted, AES-256", readFixture(tb, "pdf/qpdf-aes256.pdf"), "encrypted PDF: cannot decrypt"},
-		{"encrypted, user password", readFixture(tb, "pdf/qpdf-rc4-user-password.pdf"), "encrypted PDF: it needs a password"},
+		{"encrypted, AES-256", readFixture(tb, "qpdf-aes256.pdf"), "encrypted PDF: cannot decrypt"},
+		{"encrypted, user password", readFixture(tb, "qpdf-rc4-user-password.pdf"), "encrypted PDF: it needs a password"},
 	}
 }
 
@@ -610,7 +609,7 @@ func FuzzLoadPDF(f *testing.F) {
 		[]byte("%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"),
 	}
 	for _, name := range []string{"reportlab-truetype.pdf", "ghostscript-groff.pdf", "qpdf-object-streams.pdf", "qpdf-rc4-empty-password.pdf"} {
-		seeds = append(seeds, readFixture(f, filepath.Join("pdf", name)))
+		seeds = append(seeds, readFixture(f, name))
 	}
 	for _, bad := range badPDFs(f) {
 		if len(bad.data) < 8<<10 {
@@ -648,17 +647,17 @@ func FuzzLoadPDF(f *testing.F) {
 	})
 }
 
-// TestPDFFixturesMade keeps testdata/pdf/README.md and the files in step.
+// TestPDFFixturesMade keeps testdata/README.md and the files in step.
 func TestPDFFixturesMade(t *testing.T) {
 	t.Parallel()
-	readme := string(readFixture(t, "pdf/README.md"))
-	files, err := os.ReadDir(filepath.Join("testdata", "pdf"))
+	readme := string(readFixture(t, "README.md"))
+	files, err := os.ReadDir("testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
 		if name := f.Name(); strings.HasSuffix(name, ".pdf") && !strings.Contains(readme, "`"+name+"`") {
-			t.Errorf("testdata/pdf/%s is not described in its README.md", name)
+			t.Errorf("testdata/%s is not described in its README.md", name)
 		}
 	}
 }
