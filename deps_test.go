@@ -46,6 +46,7 @@ func TestImportBoundaries(t *testing.T) {
 		mod + "/answer/grounding": 1,
 		mod + "/answer":           2,
 		mod + "/answer/extract":   2,
+		mod + "/answer/check":     2,
 		mod + "/answer/summarize": 3,
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
@@ -79,7 +80,7 @@ func TestImportBoundaries(t *testing.T) {
 			}
 			if from, ok := layer[p.ImportPath]; ok && strings.HasPrefix(imp, mod+"/answer") {
 				if to, ok := layer[imp]; !ok || to >= from {
-					t.Errorf("%s imports %s; inside answer/ imports point down: support, grounding, answer and extract, summarize", p.ImportPath, imp)
+					t.Errorf("%s imports %s; inside answer/ imports point down: support, grounding, answer, extract and check, summarize", p.ImportPath, imp)
 				}
 			}
 		}
