@@ -25,7 +25,7 @@ import (
 //     due, at least 1. The client address is the connection's: behind a
 //     reverse proxy every client shares the proxy's bucket.
 //   - Generations (POST /v1/ask, /v1/chat/completions, /v1/summarize,
-//     /v1/extract): at most
+//     /v1/extract) and checks (POST /v1/check): at most
 //     Config.MaxConcurrent run at once, a stream until its last event.
 //     Config.MaxQueue more wait, each until its request's deadline; past the
 //     queue a request is refused at once with 503 "busy" and Retry-After: 1.
@@ -204,7 +204,7 @@ func isGeneration(r *http.Request) bool {
 		return false
 	}
 	switch r.URL.Path {
-	case "/v1/ask", "/v1/chat/completions", "/v1/summarize", "/v1/extract":
+	case "/v1/ask", "/v1/chat/completions", "/v1/summarize", "/v1/extract", "/v1/check":
 		return true
 	}
 	return false

@@ -6,6 +6,7 @@
 //	                 support check), then one "answer" event (grounded.Answer),
 //	                 or an "error" event ({"error": {"code", "message"}})
 //	POST /v1/search  {"query": "...", "k": 5}     -> {"results": [grounded.SearchResult]}
+//	POST /v1/check   {"answer": "... [1]", "passages": [{"text": "..."}]} -> grounded.CheckResult (check.go)
 //	GET  /healthz                                  -> {"status": "ok", "chunks": N}
 //
 // Errors are {"error": {"code", "message"}} with the status of errors.go's
@@ -45,6 +46,9 @@ type Collection interface {
 	Summarize(ctx context.Context, req grounded.SummaryRequest) (*grounded.Summary, error)
 	// Extract fills a schema's fields from one document (extract.go).
 	Extract(ctx context.Context, req grounded.ExtractRequest) (*grounded.Extraction, error)
+	// Check checks an answer written elsewhere against evidence, sentence
+	// by sentence (check.go).
+	Check(ctx context.Context, req grounded.CheckRequest) (*grounded.CheckResult, error)
 	// Put stores one document; the same source and content again is a
 	// no-op ("unchanged"), changed content replaces the old chunks.
 	Put(ctx context.Context, up grounded.Upload) (*grounded.PutResult, error)
@@ -92,8 +96,9 @@ type Config struct {
 	RateLimit float64
 	// RateBurst is the rate limit's bucket size. Default twice RateLimit.
 	RateBurst int
-	// MaxConcurrent caps the answers (POST /v1/ask, /v1/chat/completions)
-	// made at once (limits.go). 0: no cap.
+	// MaxConcurrent caps the answers (POST /v1/ask, /v1/chat/completions,
+	// /v1/summarize, /v1/extract, /v1/check) made at once (limits.go).
+	// 0: no cap.
 	MaxConcurrent int
 	// MaxQueue is how many answer requests may wait for a slot, each until
 	// its deadline; past it they get 503 busy at once. 0: none wait.
@@ -155,6 +160,7 @@ func New(cfg Config) http.Handler {
 	r.DELETE("/v1/documents/:id", h.deleteDocument)
 	r.POST("/v1/extract", h.extract)
 	r.POST("/v1/summarize", h.summarize)
+	r.POST("/v1/check", h.check)
 	registerWeb(r) // web.go: GET / and /static/
 	h.openAIRoutes(r)
 	r.NoRoute(func(c *gin.Context) {
@@ -372,7 +378,7 @@ func decode(r io.Reader, v any) error {
 	case errors.As(err, &typeErr) && typeErr.Field == "":
 		return grounded.Errorf(grounded.EINVALID, "request body must be a JSON object, not %s", typeErr.Value)
 	case errors.As(err, &typeErr):
-		return grounded.Errorf(grounded.EINVALID, "field %q must be a JSON %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+		return grounded.Errorf(grounded.EINVALID, "field %q must be a JSON %s, not %s", jsonPath(typeErr.Field), jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return grounded.Errorf(grounded.EINVALID, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
@@ -397,8 +403,26 @@ func jsonKind(goKind string) string {
 		return "string"
 	case "int", "int64", "float64":
 		return "number"
+	case "slice", "array":
+		return "list"
+	case "map", "struct":
+		return "object"
 	}
 	return goKind
+}
+
+// jsonPath is a type error's field path without the Go names of embedded
+// structs ("CheckRequest.answer" is "answer"): the body's keys are all
+// lower case.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	keep := parts[:0]
+	for _, p := range parts {
+		if p == "" || p[0] < 'A' || p[0] > 'Z' {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ".")
 }
 
 // Serve runs handler on addr until ctx is done, then shuts down gracefully:

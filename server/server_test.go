@@ -207,6 +207,11 @@ func (f *fakeService) Extract(context.Context, grounded.ExtractRequest) (*ground
 	return nil, errors.New("fakeService: no extraction")
 }
 
+// Check is faked by fakeChecker.
+func (f *fakeService) Check(context.Context, grounded.CheckRequest) (*grounded.CheckResult, error) {
+	return nil, errors.New("fakeService: no checks")
+}
+
 // cannedAnswer is an answer with every field set, so that a dropped or renamed
 // field shows up.
 func cannedAnswer() *grounded.Answer {
