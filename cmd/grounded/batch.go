@@ -17,7 +17,7 @@ import (
 	"github.com/groundedhq/grounded/server"
 )
 
-// cmdBatch runs a JSONL file of jobs (ask, search, summarize, extract) with a
+// cmdBatch runs a JSONL file of jobs (ask, search, summarize, extract, check) with a
 // bounded pool and appends one result line per job to --out; a second run
 // with the same --out continues where the first stopped (package batch).
 func cmdBatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -125,7 +125,9 @@ func printBatchSummary(w io.Writer, sum batch.Summary, outPath string) {
 }
 
 // The jobs' fields are decoded strictly (batch.Decode): an ask or search
-// job's into grounded.AskRequest or SearchRequest, an extract job's into
+// job's into grounded.AskRequest or SearchRequest, a check job's into
+// grounded.CheckRequest (its evidence inline or from the batch's
+// collection), an extract job's into
 // extractJob, which gives the schema inline or as a file, and one document.
 type extractJob struct {
 	Schema     json.RawMessage `json:"schema"`
@@ -196,7 +198,8 @@ func (c *schemaCache) schema(j extractJob) (*grounded.Schema, error) {
 // batchHandlers are the ops a batch job may name. base is the folder a
 // relative schema_file is read from. What counts as an abstention: an
 // answer with abstained true, a summary with no sentence, an extraction
-// whose every field is null.
+// whose every field is null; a check never abstains (its verdicts are the
+// result).
 func batchHandlers(a *app, base string) map[string]batch.Handler {
 	schemas := &schemaCache{base: base, seen: map[string]schemaOrErr{}}
 	return map[string]batch.Handler{
@@ -251,6 +254,17 @@ func batchHandlers(a *app, base string) map[string]batch.Handler {
 				none = none && f.Value == nil
 			}
 			return x, none, nil
+		},
+		"check": func(ctx context.Context, fields json.RawMessage) (any, bool, error) {
+			var req grounded.CheckRequest
+			if err := batch.Decode(fields, &req); err != nil {
+				return nil, false, err
+			}
+			res, err := a.col.Check(ctx, req)
+			if err != nil {
+				return nil, false, err
+			}
+			return res, false, nil
 		},
 	}
 }

@@ -32,6 +32,16 @@ Usage:
   grounded summarize (--doc ID | --source PATH[*] | --query TEXT) [--length N] [--json] [LLM FLAGS]
                                                 a cited summary of documents (PATH* matches a
                                                 prefix; flags repeatable) or of a topic
+  grounded check  (--answer TEXT | --sentence S...) (--passage FILE... | --doc ID... |
+                  --chunk ID... | --question Q [-k N] [--where K=V]) [--json]
+                                                check an answer written elsewhere: per sentence
+                                                its verdict (supported, unsupported,
+                                                contradicted), score, reason and the evidence
+                                                quoted exactly; sentences end with [n] markers
+                                                citing passage n (--passage, --doc or --chunk
+                                                in order, or the n-th retrieved); --answer -
+                                                reads stdin. Limits: 200 sentences, 100
+                                                passages, 512 KiB of passage text
   grounded eval retrieval --beir DIR [--json] [--limit N]
   grounded eval qa --squad FILE [--json] [--limit N] [--half tune|confirm]
   grounded eval support --claims FILE [--corpus FILE] [--json] [--threshold X]
@@ -39,7 +49,7 @@ Usage:
                   [--collection C] [LLM FLAGS]
                                                 run a file of jobs, one JSON object a line:
                                                 {"id":"q1","op":"ask","question":"..."}; ops
-                                                ask, search, summarize, extract; one result
+                                                ask, search, summarize, extract, check; one result
                                                 line per id, appended and synced; run it
                                                 again to resume (ids in --out are skipped)
 
@@ -148,6 +158,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdSummarize(ctx, args, stdout, stderr)
 	case "extract":
 		return cmdExtract(ctx, args, stdout, stderr)
+	case "check":
+		return cmdCheck(ctx, args, stdout, stderr)
 	case "batch":
 		return cmdBatch(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
