@@ -74,6 +74,16 @@ func TestBadInput(t *testing.T) {
 		{"unknown model", "POST", "/v1/chat/completions", "application/json", admin, strings.NewReader(`{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}`), 404, grounded.ENOTFOUND},
 		{"chat without a user message", "POST", "/v1/chat/completions", "application/json", admin, strings.NewReader(`{"model": "grounded", "messages": []}`), 400, grounded.EINVALID},
 		{"unknown route", "GET", "/v1/nothing", "", admin, nil, 404, grounded.ENOTFOUND},
+		{"check: unknown field", "POST", "/v1/check", "application/json", admin, strings.NewReader(`{"answer": "x", "passages": [{"text": "y"}], "context": "z"}`), 400, grounded.EINVALID},
+		{"check: no evidence", "POST", "/v1/check", "application/json", admin, strings.NewReader(`{"answer": "x [1]"}`), 400, grounded.EINVALID},
+		{"check: too many passages", "POST", "/v1/check", "application/json", admin, jsonBody(map[string]any{"answer": "x", "passages": make([]grounded.CheckPassage, 101)}), 400, grounded.EINVALID},
+		{"check: too many sentences", "POST", "/v1/check", "application/json", admin, jsonBody(map[string]any{"answer": strings.Repeat("Refunds are paid. ", 201), "passages": []grounded.CheckPassage{{Text: "y"}}}), 400, grounded.EINVALID},
+		{"check: no sentence with a word", "POST", "/v1/check", "application/json", admin, strings.NewReader(`{"answer": "[1] [2]", "passages": [{"text": "y"}]}`), 400, grounded.EINVALID},
+		{"check: invalid UTF-8", "POST", "/v1/check", "application/json", admin, strings.NewReader("{\"answer\": \"caf\xe9\", \"passages\": [{\"text\": \"y\"}]}"), 400, grounded.EINVALID},
+		{"check: form", "POST", "/v1/check", "application/x-www-form-urlencoded", admin, strings.NewReader(`answer=x`), 415, grounded.EUNSUPPORTED},
+		{"check: unknown document", "POST", "/v1/check", "application/json", admin, strings.NewReader(`{"answer": "x", "doc_ids": ["0123456789abcdef"]}`), 404, grounded.ENOTFOUND},
+		{"check: unknown chunk", "POST", "/v1/check", "application/json", admin, strings.NewReader(`{"answer": "x", "chunk_ids": ["0123456789abcdef-00001"]}`), 404, grounded.ENOTFOUND},
+		{"check: key for another collection", "POST", "/v1/check", "application/json", "support-secret-0123456789", strings.NewReader(`{"answer": "x", "passages": [{"text": "y"}]}`), 403, grounded.EFORBIDDEN},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,11 @@ import (
 	"github.com/groundedhq/grounded"
 )
 
+// checkPassages and readmeCheck are README's POST /v1/check example.
+var checkPassages = []string{"Shipping is free on orders over 50 euros.", "Refunds are paid within 14 days of the return."}
+
+const readmeCheck = `{"answer": "Refunds are paid within 14 days [1]. Shipping is free on orders over 50 euros [1]. Returns are accepted for 90 days [2].", "passages": [{"text": "Shipping is free on orders over 50 euros.", "source": "shipping.md"}, {"text": "Refunds are paid within 14 days of the return.", "source": "refunds.md"}]}`
+
 // TestCurl runs README's curl commands against a real `grounded serve`:
 // the curl people type, not a Go client.
 func TestCurl(t *testing.T) {
@@ -66,6 +71,19 @@ func TestCurl(t *testing.T) {
 	stream := curl("-N", "--json", `{"question": "Can a large language model generate images?", "stream": true}`, base+"/v1/ask")
 	if !strings.Contains(stream, "event: sentence\ndata: ") || !strings.Contains(stream, "event: answer\ndata: ") {
 		t.Fatalf("stream: %q", stream)
+	}
+	// README's groundedness check: one sentence cited to the wrong passage
+	// (re-attributed), one supported, one that no passage supports.
+	var chk grounded.CheckResult
+	decode(curl("--json", readmeCheck, base+"/v1/check"), &chk)
+	if len(chk.Sentences) != 3 || chk.ReattributedCitations != 1 || chk.Supported != 2 || chk.Unsupported != 1 ||
+		chk.Sentences[0].Citations[0] != 2 || !strings.Contains(chk.Sentences[0].Reason, "re-attributed") {
+		t.Fatalf("check: %+v", chk)
+	}
+	for _, st := range chk.Sentences[:2] {
+		if ev := st.Evidence; ev == nil || ev.Quote != checkPassages[ev.Passage-1] || ev.Start != 0 || ev.End != len(ev.Quote) {
+			t.Errorf("check: evidence %+v", st.Evidence)
+		}
 	}
 	// curl -d without --json sends a form: refused with a hint.
 	var e struct {
