@@ -70,7 +70,7 @@ func TestWebPage(t *testing.T) {
 	if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
 		t.Errorf("GET /: X-Content-Type-Options %q, want nosniff", got)
 	}
-	if !strings.Contains(page, "<title>grounded</title>") || !strings.Contains(page, `id="ask-form"`) {
+	if !strings.Contains(page, "<title>grounded</title>") || !strings.Contains(page, `id="ask-form"`) || !strings.Contains(page, `id="check-form"`) {
 		t.Errorf("GET / is not the page:\n%s", page)
 	}
 	// The policy allows no inline script or style: the page must not need any.
@@ -147,7 +147,7 @@ func TestWebScript(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
 		t.Errorf("GET /static/app.js: Content-Type %q, want text/javascript", ct)
 	}
-	for _, want := range []string{"/v1/ask", "/v1/collections", "/v1/documents", "Authorization", "sessionStorage", "getReader()"} {
+	for _, want := range []string{"/v1/ask", "/v1/collections", "/v1/documents", "/v1/check", "Authorization", "sessionStorage", "getReader()"} {
 		if !strings.Contains(js, want) {
 			t.Errorf("app.js does not use %s", want)
 		}

@@ -137,12 +137,12 @@ func startServe(t *testing.T, args ...string) (addr string, log *addrWriter) {
 
 // TestBrowser runs `grounded serve` over a fresh data folder and uses its
 // page: a cited answer whose passage matches the API's quote, an
-// abstention, an error, an upload and a delete.
+// abstention, an error, an upload and a delete, and a checked answer.
 func TestBrowser(t *testing.T) {
 	jsDir := needBrowser(t)
 	addr, log := startServe(t, "--data", filepath.Join(t.TempDir(), "data"))
-	runBrowser(t, jsDir, "http://"+addr, "extractive", nil, "answer.png", "abstain.png", "documents.png")
-	for _, want := range []string{"path=/static/app.js", "path=/v1/ask", "path=/v1/documents"} {
+	runBrowser(t, jsDir, "http://"+addr, "extractive", nil, "answer.png", "abstain.png", "documents.png", "check.png")
+	for _, want := range []string{"path=/static/app.js", "path=/v1/ask", "path=/v1/documents", "path=/v1/check"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("serve's log shows no request with %s", want)
 		}

@@ -1,5 +1,6 @@
 // grounded's web page: ask a collection a question and read the passages
-// behind the answer; list, upload and delete its documents.
+// behind the answer; list, upload and delete its documents; check an answer
+// written elsewhere against passages (POST /v1/check).
 //
 // Plain JavaScript over the JSON API (server/server.go, server/documents.go).
 // Everything taken from the server is inserted with textContent, never as
@@ -484,12 +485,113 @@
     loadCollections(false);
   }
 
+  // ---- checking an answer written elsewhere ----
+
+  // addPassage adds a numbered passage field to the check form.
+  function addPassage(text = "") {
+    const box = $("check-passages");
+    const n = box.querySelectorAll("textarea").length + 1;
+    const row = document.createElement("div");
+    row.className = "passage-field";
+    const label = document.createElement("label");
+    label.htmlFor = "check-passage-" + n;
+    label.textContent = "[" + n + "]";
+    const area = document.createElement("textarea");
+    area.id = "check-passage-" + n;
+    area.rows = 2;
+    area.value = text;
+    area.setAttribute("aria-label", "Passage " + n);
+    row.append(label, area);
+    box.append(row);
+    return area;
+  }
+
+  const VERDICTS = { supported: "Supported", unsupported: "Unsupported", contradicted: "Contradicted" };
+
+  async function checkAnswer(ev) {
+    ev.preventDefault();
+    const answer = $("check-answer").value.trim();
+    if (!answer) return;
+    const body = { answer, collection: collection() };
+    const question = $("check-question").value.trim();
+    if (question) {
+      body.question = question;
+    } else {
+      // Passages keep their numbers: an empty field in the middle is an error, not a renumbering.
+      const texts = [...$("check-passages").querySelectorAll("textarea")].map((t) => t.value);
+      while (texts.length > 0 && texts[texts.length - 1].trim() === "") texts.pop();
+      body.passages = texts.map((text) => ({ text }));
+    }
+    hide($("check-error"));
+    $("check-result").hidden = true;
+    $("check").disabled = true;
+    try {
+      renderCheck(await (await request("POST", "/v1/check", { json: body })).json());
+    } catch (e) {
+      showError($("check-error"), e);
+    } finally {
+      $("check").disabled = false;
+    }
+  }
+
+  // renderCheck shows each sentence with its verdict, reason and the
+  // evidence quoted from its passage.
+  function renderCheck(res) {
+    const n = (res.sentences || []).length;
+    const parts = [res.supported + " of " + n + (n === 1 ? " sentence" : " sentences") + " supported"];
+    if (res.contradicted) parts.push(res.contradicted + " contradicted");
+    if (res.reattributed_citations) parts.push(res.reattributed_citations + " re-attributed to the passage that supports " + (res.reattributed_citations === 1 ? "it" : "them"));
+    if (res.invalid_citations) parts.push(res.invalid_citations + (res.invalid_citations === 1 ? " marker names" : " markers name") + " no passage");
+    $("check-summary").textContent = "Groundedness " + Number(res.score).toFixed(2) + ": " + parts.join(", ") + ".";
+    const list = $("check-sentences");
+    list.replaceChildren(...(res.sentences || []).map((st) => {
+      const li = document.createElement("li");
+      li.dataset.verdict = st.verdict;
+      const badge = document.createElement("span");
+      badge.className = "verdict";
+      badge.textContent = VERDICTS[st.verdict] || st.verdict;
+      const text = document.createElement("span");
+      text.className = "text";
+      const marks = (st.citations || []).map((c) => "[" + c + "]").join("");
+      text.textContent = st.text + (marks ? " " + marks : "");
+      const score = document.createElement("span");
+      score.className = "muted small";
+      score.textContent = " (score " + Number(st.score).toFixed(2) + ")";
+      const reason = document.createElement("p");
+      reason.className = "reason small";
+      reason.textContent = st.reason || "";
+      li.append(badge, text, score, reason);
+      if (st.evidence) {
+        const quote = document.createElement("blockquote");
+        quote.className = "evidence";
+        quote.textContent = st.evidence.quote;
+        const where = document.createElement("p");
+        where.className = "muted small";
+        where.textContent = (st.verdict === "supported" ? "Evidence" : "Closest passage text") + ": passage [" + st.evidence.passage + "], bytes " + st.evidence.start + "–" + st.evidence.end;
+        li.append(quote, where);
+      }
+      return li;
+    }));
+    const sources = res.passages || [];
+    $("check-sources-list").replaceChildren(...sources.map((p) => {
+      const li = document.createElement("li");
+      li.textContent = p.source + (p.section ? " > " + p.section : "") + " (" + (p.chunk_id || p.doc_id) + ")";
+      return li;
+    }));
+    $("check-sources").hidden = sources.length === 0;
+    $("check-result").hidden = false;
+  }
+
   // ---- start ----
 
   $("key-form").addEventListener("submit", useKey);
   $("ask-form").addEventListener("submit", ask);
   $("upload-form").addEventListener("submit", upload);
   $("more").addEventListener("click", () => loadDocuments(false));
+  $("check-form").addEventListener("submit", checkAnswer);
+  $("check-add").addEventListener("click", () => addPassage().focus());
+  addPassage();
+  addPassage();
   $("collection").addEventListener("change", () => {
     resetAnswer();
     $("upload-status").textContent = "";

@@ -6,8 +6,10 @@
 // without a model): it asks a question the corpus answers, opens the first
 // cited passage and compares it with the quote the API returns, asks one it
 // cannot answer and checks the abstention, shows an API error, uploads a
-// Markdown file and deletes it again. Screenshots: answer.png, abstain.png,
-// documents.png.
+// Markdown file and deletes it again, and checks an answer written
+// elsewhere in the "Check an answer" panel (one sentence cited to the wrong
+// passage) against what POST /v1/check says. Screenshots: answer.png,
+// abstain.png, documents.png, check.png.
 //
 // model (the server answers with a scripted model that the Go test runs):
 // the first answer's sentences stream in and the final answer replaces
@@ -180,7 +182,42 @@ async function extractive(page) {
   await row.waitFor({ state: "detached" });
   const after = await api("GET", "/v1/documents?collection=default&limit=1000");
   check(!after.documents.some((d) => d.source === name), `${name} is still stored after its delete button`);
-  console.log(`ok: answer with ${count} markers, passage [${n}] from ${cite.source}, abstention, error, upload and delete; screenshots in ${outDir}`);
+  await checkPanel(page);
+  console.log(`ok: answer with ${count} markers, passage [${n}] from ${cite.source}, abstention, error, upload and delete, a checked answer; screenshots in ${outDir}`);
+}
+
+// checkPanel checks an answer whose first sentence cites the wrong passage:
+// each sentence is shown with the API's verdict and evidence quote, and the
+// re-attribution is said.
+async function checkPanel(page) {
+  const answer = "Refunds are paid within 14 days [1]. Shipping is free on orders over 50 euros [1].";
+  const passages = ["Shipping is free on orders over 50 euros.", "Refunds are paid within 14 days of the return."];
+  await page.fill("#check-answer", answer);
+  await page.fill("#check-passage-1", passages[0]);
+  await page.fill("#check-passage-2", passages[1]);
+  await page.click("#check-add");
+  check(await page.isVisible("#check-passage-3"), "Add a passage did not add a third field");
+  await page.click("#check");
+  await page.waitForSelector("#check-result", { state: "visible" });
+  const want = await api("POST", "/v1/check", { answer, passages: passages.map((text) => ({ text })) });
+  const items = page.locator("#check-sentences li");
+  check(await items.count() === want.sentences.length, `${await items.count()} sentences shown, the API checked ${want.sentences.length}`);
+  for (let i = 0; i < want.sentences.length; i++) {
+    const st = want.sentences[i];
+    const li = items.nth(i);
+    check(await li.getAttribute("data-verdict") === st.verdict, `sentence ${i + 1}: verdict ${await li.getAttribute("data-verdict")}, the API says ${st.verdict}`);
+    check((await li.locator(".verdict").textContent()).toLowerCase() === st.verdict, `sentence ${i + 1}: the verdict is not shown in words`);
+    check(await li.locator("blockquote.evidence").textContent() === st.evidence.quote,
+      `sentence ${i + 1}: the page quotes ${JSON.stringify(await li.locator("blockquote.evidence").textContent())}, the API ${JSON.stringify(st.evidence.quote)}`);
+    check(st.evidence.quote === passages[st.evidence.passage - 1].slice(st.evidence.start, st.evidence.end), `sentence ${i + 1}: the API's quote is not its passage's text`);
+  }
+  check(want.sentences[0].citations[0] === 2 && want.reattributed_citations === 1, `the API did not re-attribute: ${JSON.stringify(want)}`);
+  const reason = await items.nth(0).locator(".reason").textContent();
+  check(/re-attributed/.test(reason), `the re-attribution is not said: ${reason}`);
+  check((await items.nth(0).locator(".text").textContent()).endsWith("[2]"), "the re-attributed sentence does not show its new citation");
+  const summary = await page.textContent("#check-summary");
+  check(/2 of 2 sentences supported/.test(summary) && /1 re-attributed/.test(summary), `check summary: ${summary}`);
+  await page.screenshot({ path: path.join(outDir, "check.png"), fullPage: true });
 }
 
 // withModel: streamed sentences, then a reply that breaks off. The Go test
