@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -259,4 +261,59 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 	})
+}
+
+var markers = regexp.MustCompile(`\[\d+\]`)
+
+// BenchmarkCheck checks answers of 10 and 200 (the limit) sentences
+// against 5 passages (a typical prompt) and against 100 passages of 512 KiB
+// in all (the limit): every sentence is scored against every passage it
+// is checked against.
+func BenchmarkCheck(b *testing.B) {
+	words := strings.Fields("refunds shipping returns parcels warehouse credit orders euros days weeks customers invoices payments carriers")
+	sentence := func(i int) string {
+		return fmt.Sprintf("The %s of %s take %d days for %s.", words[i%len(words)], words[(i*7+3)%len(words)], i%40, words[(i*5+1)%len(words)])
+	}
+	passages := func(n, bytes int) []string {
+		ps := make([]string, n)
+		for i := range ps {
+			var sb strings.Builder
+			for j := i; sb.Len() < bytes/n; j++ {
+				sb.WriteString(sentence(j*13+i) + " ")
+			}
+			ps[i] = sb.String()
+		}
+		return ps
+	}
+	answer := func(n int) string {
+		var sb strings.Builder
+		for i := range n {
+			fmt.Fprintf(&sb, "%s [%d] ", sentence(i*3), i%5+1)
+		}
+		return sb.String()
+	}
+	c := newChecker()
+	for _, bc := range []struct {
+		name      string
+		sentences int
+		ps        []string
+	}{
+		{"10x5", 10, passages(5, 5<<10)},
+		{"200x5", 200, passages(5, 5<<10)},
+		{"10x100", 10, passages(100, grounded.MaxCheckEvidenceBytes)},
+		{"200x100", 200, passages(100, grounded.MaxCheckEvidenceBytes)},
+		{"200x100-uncited", -200, passages(100, grounded.MaxCheckEvidenceBytes)},
+	} {
+		req := grounded.CheckRequest{Answer: answer(bc.sentences)}
+		if bc.sentences < 0 { // sentences without markers: each is checked against all passages
+			req.Answer = markers.ReplaceAllString(answer(-bc.sentences), "")
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.Check(context.Background(), req, bc.ps); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
