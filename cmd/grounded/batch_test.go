@@ -108,7 +108,7 @@ func TestBatchCommand(t *testing.T) {
 			t.Errorf("%s: %+v, want error %s", id, l, code)
 		}
 	}
-	if !strings.Contains(lines["typo"].Error.Message, "questoin") || !strings.Contains(lines["op"].Error.Message, "ask, extract, search, summarize") {
+	if !strings.Contains(lines["typo"].Error.Message, "questoin") || !strings.Contains(lines["op"].Error.Message, "ask, check, extract, search, summarize") {
 		t.Errorf("error messages do not name the problem: %q, %q", lines["typo"].Error.Message, lines["op"].Error.Message)
 	}
 	if want := "batch: 12 jobs: 4 ok (1 abstained), 8 errors, 0 skipped (already done); "; !strings.HasPrefix(stdout, want) {
