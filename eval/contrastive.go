@@ -1,11 +1,15 @@
 package eval
 
 import (
+	"context"
+	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -356,4 +360,166 @@ func otherParagraph(ps []SQuADParagraph, self int, answer, sent string) string {
 		}
 	}
 	return best
+}
+
+// ContrastiveHalf is the figures of one half of the contrastive set.
+type ContrastiveHalf struct {
+	Pairs     int `json:"pairs"`
+	Positives int `json:"positives"` // KindOriginal pairs
+	Negatives int `json:"negatives"`
+	// BalancedAccuracy is the mean of the share of positives judged
+	// supported and the share of negatives judged not supported.
+	BalancedAccuracy float64 `json:"balanced_accuracy"`
+	// Caught is, per kind, the share judged as its label says: for
+	// KindOriginal the share supported, for the others the share not
+	// supported. Pairs counts them.
+	Caught map[string]float64 `json:"caught"`
+	Kinds  map[string]int     `json:"pairs_by_kind"`
+	// Contradicted is, per kind, the share judged contradicted.
+	Contradicted map[string]float64 `json:"contradicted"`
+	// Reasons counts verdicts by kind and reason ("supported" for none).
+	Reasons     map[string]map[string]int `json:"reasons"`
+	Calibration Calibration               `json:"calibration"`
+}
+
+// ContrastiveReport is the result of checking the contrastive set.
+type ContrastiveReport struct {
+	File       string          `json:"file"`
+	Pairs      int             `json:"pairs"`
+	Tune       ContrastiveHalf `json:"tune_half"`
+	Confirm    ContrastiveHalf `json:"confirm_half"`
+	CheckP50Us float64         `json:"check_p50_us"`
+	CheckP99Us float64         `json:"check_p99_us"`
+	Seconds    float64         `json:"seconds"`
+}
+
+// ContrastiveSupport checks every pair and scores the halves.
+func ContrastiveSupport(ctx context.Context, pairs []ContrastivePair, check SupportFunc) (*ContrastiveReport, error) {
+	if len(pairs) == 0 {
+		return nil, fmt.Errorf("no contrastive pairs")
+	}
+	began := time.Now()
+	rep := &ContrastiveReport{Pairs: len(pairs)}
+	var lat []time.Duration
+	type judgedPair struct {
+		p ContrastivePair
+		v SupportVerdict
+	}
+	js := make([]judgedPair, 0, len(pairs))
+	for _, p := range pairs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		t := time.Now()
+		v := check(p.Sentence, p.Passages)
+		lat = append(lat, time.Since(t))
+		js = append(js, judgedPair{p, v})
+	}
+	for half, out := range []*ContrastiveHalf{&rep.Tune, &rep.Confirm} {
+		out.Caught, out.Kinds, out.Contradicted, out.Reasons = map[string]float64{}, map[string]int{}, map[string]float64{}, map[string]map[string]int{}
+		caught, contra := map[string]int{}, map[string]int{}
+		var scores []float64
+		var labels []bool
+		for _, j := range js {
+			if j.p.Article%2 != half {
+				continue
+			}
+			k := j.p.Kind
+			out.Pairs++
+			out.Kinds[k]++
+			if j.p.Supported {
+				out.Positives++
+			} else {
+				out.Negatives++
+			}
+			if j.v.Supported == j.p.Supported {
+				caught[k]++
+			}
+			if j.v.Verdict == "contradicted" {
+				contra[k]++
+			}
+			if out.Reasons[k] == nil {
+				out.Reasons[k] = map[string]int{}
+			}
+			r := j.v.Reason
+			if j.v.Supported {
+				r = "supported"
+			}
+			out.Reasons[k][r]++
+			scores = append(scores, j.v.Score)
+			labels = append(labels, j.p.Supported)
+		}
+		negCaught := 0
+		for k, n := range out.Kinds {
+			out.Caught[k] = ratio(caught[k], n)
+			out.Contradicted[k] = ratio(contra[k], n)
+			if k != KindOriginal {
+				negCaught += caught[k]
+			}
+		}
+		if out.Positives > 0 && out.Negatives > 0 {
+			out.BalancedAccuracy = round4((float64(caught[KindOriginal])/float64(out.Positives) + float64(negCaught)/float64(out.Negatives)) / 2)
+		}
+		out.Calibration = Calibrate(scores, labels, 10)
+	}
+	rep.CheckP50Us = percentileUs(lat, 0.50)
+	rep.CheckP99Us = percentileUs(lat, 0.99)
+	rep.Seconds = round4(time.Since(began).Seconds())
+	return rep, nil
+}
+
+// Calibration says how well scores read as probabilities: bins of equal
+// width over [0, 1], each with its mean score and the share of its pairs
+// that are positive, and the expected calibration error, Σ n_b/N ·
+// |mean score_b - positive share_b|, and the Brier score, the mean of
+// (score - label)².
+type Calibration struct {
+	Bins  []CalibrationBin `json:"bins"`
+	ECE   float64          `json:"ece"`
+	Brier float64          `json:"brier"`
+}
+
+// CalibrationBin is one bin of a Calibration: scores in [Lo, Hi) (the
+// last bin holds 1).
+type CalibrationBin struct {
+	Lo        float64 `json:"lo"`
+	Hi        float64 `json:"hi"`
+	Pairs     int     `json:"pairs"`
+	MeanScore float64 `json:"mean_score"`
+	Positive  float64 `json:"positive_share"`
+}
+
+// Calibrate bins scores (0..1) against their labels.
+func Calibrate(scores []float64, labels []bool, bins int) Calibration {
+	var c Calibration
+	if len(scores) == 0 || bins <= 0 {
+		return c
+	}
+	sum, pos := make([]float64, bins), make([]int, bins)
+	n := make([]int, bins)
+	brier := 0.0
+	for i, s := range scores {
+		b := min(bins-1, max(0, int(s*float64(bins))))
+		n[b]++
+		sum[b] += s
+		y := 0.0
+		if labels[i] {
+			pos[b]++
+			y = 1
+		}
+		brier += (s - y) * (s - y)
+	}
+	ece := 0.0
+	for b := range bins {
+		bin := CalibrationBin{Lo: float64(b) / float64(bins), Hi: float64(b+1) / float64(bins), Pairs: n[b]}
+		if n[b] > 0 {
+			bin.MeanScore = round4(sum[b] / float64(n[b]))
+			bin.Positive = round4(float64(pos[b]) / float64(n[b]))
+			ece += float64(n[b]) / float64(len(scores)) * math.Abs(sum[b]/float64(n[b])-float64(pos[b])/float64(n[b]))
+		}
+		c.Bins = append(c.Bins, bin)
+	}
+	c.ECE = round4(ece)
+	c.Brier = round4(brier / float64(len(scores)))
+	return c
 }
