@@ -26,8 +26,9 @@ import (
 //	          (a name, a number or a date) from the same article
 //	number    a number of the sentence (not a year) changed
 //	date      a year shifted or a month name swapped
-//	negation  a negation removed ("not", "n't", "never") or, when there is
-//	          none, "not" inserted after the first auxiliary verb
+//	negation  a negation removed ("not", "n't", "never", "no"; not "not
+//	          only", "whether or not", "no longer") or, when there is none,
+//	          "not" inserted after the first auxiliary verb
 //	citation  the sentence against another paragraph of the same article
 //	          (the one sharing most words with it that lacks the answer)
 //
@@ -309,14 +310,17 @@ func commas(d string) string {
 }
 
 var (
-	negRe = regexp.MustCompile(`\b(not |never )|n't\b|\bcannot\b`)
+	negRe = regexp.MustCompile(`\b(not |never |no )|n't\b|\bcannot\b`)
 	auxRe = regexp.MustCompile(`\b(is|are|was|were|has|have|had|can|could|will|would|should|may|might|must|does|do|did)\b`)
 )
 
 // flipNegation removes the first negation of s, or inserts "not" after its
 // first auxiliary verb; "" when it has neither.
 func flipNegation(s string) string {
-	if loc := negRe.FindStringIndex(s); loc != nil {
+	for _, loc := range negRe.FindAllStringIndex(s, -1) {
+		if strings.HasSuffix(s[:loc[0]], "or ") || strings.HasPrefix(s[loc[1]:], "only") || strings.HasPrefix(s[loc[1]:], "longer") {
+			continue // "whether or not", "not only", "no longer"
+		}
 		switch m := s[loc[0]:loc[1]]; m {
 		case "cannot":
 			return s[:loc[0]] + "can" + s[loc[1]:]
@@ -324,8 +328,13 @@ func flipNegation(s string) string {
 			return s[:loc[0]] + s[loc[1]:]
 		}
 	}
-	if loc := auxRe.FindStringIndex(s); loc != nil {
-		return s[:loc[1]] + " not" + s[loc[1]:]
+	if negRe.MatchString(s) {
+		return ""
+	}
+	for _, loc := range auxRe.FindAllStringIndex(s, -1) {
+		if next := firstWord(s[loc[1]:]); next != "only" && next != "not" && next != "no" {
+			return s[:loc[1]] + " not" + s[loc[1]:]
+		}
 	}
 	return ""
 }

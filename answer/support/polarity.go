@@ -13,9 +13,11 @@ import (
 // the sentence's content terms as the clause that holds most (and one at
 // least). Then:
 //
-//   - negation: the sentence is negated (not, no, never, without, n't,
-//     lack, fail, ...; not "not only", "whether or not", "but not", and not
-//     a hyphenated "not-for-profit") exactly when an aligned clause is;
+//   - negation: each clause of the sentence is negated (not, no, never,
+//     without, n't, lack, fail, ...; not "not only", "whether or not", "but
+//     not", and not a hyphenated "not-for-profit"; an even number of them
+//     cancel) exactly when the evidence clause sharing most of its content
+//     terms is;
 //   - direction: the sentence and the aligned clauses must not state
 //     opposite directions ("increases" against "reduces", "promotes"
 //     against "inhibits");
@@ -28,10 +30,10 @@ import (
 
 // checkPolarity compares cl with the aligned clauses of ev.
 func (c *Checker) checkPolarity(cl *claim, ev *evidence) failure {
-	aligned := c.alignedWords(cl, ev)
-	if cl.neg != isNegatedWords(ev.text, ev.words, ev.lowers, aligned) {
+	if c.negationDiffers(cl, ev) {
 		return failure{ReasonNegation, true}
 	}
+	aligned := c.alignedWords(cl, ev)
 	evWords := map[string]bool{}
 	var alignedLowers []string
 	for i, ok := range aligned {
@@ -84,6 +86,76 @@ func (c *Checker) checkPolarity(cl *claim, ev *evidence) failure {
 		}
 	}
 	return failure{}
+}
+
+// clause is words[first:end] of a text.
+type clause struct {
+	first, end int
+	neg        bool // odd count of negations
+}
+
+// clausesOf cuts a text into clauses (see above).
+func clausesOf(text string, words []textproc.Span, lowers []string) []clause {
+	var out []clause
+	cur := clause{}
+	for i := range words {
+		if i > 0 && (clauseBreak(text[words[i-1].End:words[i].Start]) || clauseWords[lowers[i]]) {
+			cur.end = i
+			out = append(out, cur)
+			cur = clause{first: i}
+		}
+	}
+	cur.end = len(words)
+	out = append(out, cur)
+	for k := range out {
+		out[k].neg = negationCount(text, words, lowers, out[k].first, out[k].end)%2 == 1
+	}
+	return out
+}
+
+// negationDiffers reports whether a clause of the sentence and the clause
+// of the evidence that shares most of its content terms disagree about
+// negation (an odd number of negations: "no X is not known" is not
+// negated). When clauses tie, one that agrees is enough.
+func (c *Checker) negationDiffers(cl *claim, ev *evidence) bool {
+	evClauses := clausesOf(ev.text, ev.words, ev.lowers)
+	for _, k := range clausesOf(cl.text, cl.words, cl.lowers) {
+		terms := map[string]bool{}
+		for i := k.first; i < k.end; i++ {
+			if s := cl.stems[i]; s != "" {
+				terms[s] = true
+			}
+		}
+		if len(terms) == 0 {
+			continue
+		}
+		best, agree, differ := 0, false, false
+		for _, e := range evClauses {
+			hits := 0
+			seen := map[string]bool{}
+			for i := e.first; i < e.end; i++ {
+				if s := ev.stems[i]; terms[s] && !seen[s] {
+					seen[s] = true
+					hits++
+				}
+			}
+			if hits == 0 || hits < best {
+				continue
+			}
+			if hits > best {
+				best, agree, differ = hits, false, false
+			}
+			if e.neg == k.neg {
+				agree = true
+			} else {
+				differ = true
+			}
+		}
+		if differ && !agree {
+			return true
+		}
+	}
+	return false
 }
 
 // alignedWords marks the words of ev that are in its aligned clauses.
@@ -142,27 +214,27 @@ var negations = map[string]bool{
 	"unable": true, "unaffected": true, "unchanged": true,
 }
 
-// isNegated reports whether text is negated (all of its words count).
+// isNegated reports whether text holds a negation.
 func isNegated(text string, words []textproc.Span, lowers []string) bool {
-	return isNegatedWords(text, words, lowers, nil)
+	return negationCount(text, words, lowers, 0, len(words)) > 0
 }
 
-// isNegatedWords reports whether text holds a negation word or a "n't"
-// contraction among the words that in marks (nil: all), not counting "not
-// only", "whether or not", "but not" (which negates what follows it, not
-// the sentence), and negation words joined by hyphens ("not-for-profit",
+// negationCount counts the negation words and "n't" contractions among
+// words[first:end], not counting "not only", "whether or not", "but not"
+// (which negates what follows it, not the sentence), "nor" (of "neither
+// ... nor"), and negation words joined by hyphens ("not-for-profit",
 // "no-fly").
-func isNegatedWords(text string, words []textproc.Span, lowers []string, in []bool) bool {
-	for i, lw := range lowers {
-		if in != nil && !in[i] {
-			continue
-		}
+func negationCount(text string, words []textproc.Span, lowers []string, first, end int) int {
+	n := 0
+	for i := first; i < end; i++ {
+		lw := lowers[i]
 		w := words[i]
 		if lw == "t" && i > 0 && strings.HasSuffix(lowers[i-1], "n") &&
 			(strings.HasSuffix(text[:w.Start], "'") || strings.HasSuffix(text[:w.Start], "’")) {
-			return true
+			n++
+			continue
 		}
-		if !negations[lw] {
+		if !negations[lw] || lw == "nor" {
 			continue
 		}
 		if strings.HasPrefix(text[w.End:], "-") || strings.HasSuffix(text[:w.Start], "-") {
@@ -181,9 +253,9 @@ func isNegatedWords(text string, words []textproc.Span, lowers []string, in []bo
 		case lw == "no" && strings.HasPrefix(text[w.End:], "."):
 			continue
 		}
-		return true
+		n++
 	}
-	return false
+	return n
 }
 
 // direction is the direction lowers state: +1 up ("increases",

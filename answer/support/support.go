@@ -197,9 +197,11 @@ func (c *Checker) hasTerms(s string) bool {
 //  3. Each candidate, best first, is checked: names and numbers in the
 //     same role (facts.go), then negation, antonyms and comparisons in the
 //     clauses it aligns to (polarity.go). The first candidate that passes
-//     is the evidence; when none does, the best candidate is, with its
-//     failure: a contradiction makes the verdict Contradicted, a missing
-//     fact Unsupported.
+//     is the evidence, unless it overlaps one found contradicting (a
+//     sentence that contradicts does not support by the company of the
+//     next one); when none does, the best candidate is, with its failure:
+//     a contradiction makes the verdict Contradicted, a missing fact
+//     Unsupported.
 //  4. The score is the logistic model's probability over the features of
 //     the evidence (score.go); a sentence whose checks passed is supported
 //     when the score reaches the threshold, else unsupported, ReasonCoverage.
@@ -220,8 +222,12 @@ func (c *Checker) Explain(sentence string, passages []string) (Result, Features)
 	f := Features{Terms: len(cl.terms), BestCoverage: al.cands[0].score}
 	var chosen *window
 	var fail failure
+	var contradicted []*window
 	for i := range al.cands {
 		w := &al.cands[i]
+		if overlapsAny(w, contradicted) {
+			continue // a window holding contradicting evidence does not support
+		}
 		fl := c.verify(cl, al, w)
 		if i == 0 {
 			chosen, fail = w, fl
@@ -229,6 +235,9 @@ func (c *Checker) Explain(sentence string, passages []string) (Result, Features)
 		if fl.reason == "" {
 			chosen, fail = w, fl
 			break
+		}
+		if fl.contradicts {
+			contradicted = append(contradicted, w)
 		}
 	}
 	c.fill(&f, cl, al, chosen, fail)
@@ -247,6 +256,15 @@ func (c *Checker) Explain(sentence string, passages []string) (Result, Features)
 		res.Verdict, res.Supported, res.Reason = Supported, true, ""
 	}
 	return res, f
+}
+
+func overlapsAny(w *window, ws []*window) bool {
+	for _, o := range ws {
+		if w.first < o.end && o.first < w.end {
+			return true
+		}
+	}
+	return false
 }
 
 func clamp01(x float64) float64 { return max(0, min(1, x)) }

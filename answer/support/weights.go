@@ -2,10 +2,24 @@
 
 package support
 
-// bias and weights are the logistic model over Features.Vector.
-const bias = -4.0
+// bias and weights are the logistic model over Features.Vector
+// (FeatureNames), fitted on the tune halves (see fit/fit.py).
+const bias = -0.464645
 
 var weights = [NumFeatures]float64{
-	0, 2, 4, 1, 1, -2, 0,
-	-4, -4, -3, -3, -4, -4, -3, 0,
+	-0.127637,
+	2.345867,
+	2.425006,
+	-0.645755,
+	-1.771936,
+	-0.153676,
+	-0.319154,
+	-1.863129,
+	-4.515587,
+	-0.531101,
+	-0.385573,
+	-2.530298,
+	-1.829447,
+	-1.867331,
+	-0.910864,
 }
