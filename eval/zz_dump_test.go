@@ -1,11 +1,11 @@
 package eval_test
 import ("testing";"fmt";"os";"github.com/groundedhq/grounded/eval";"github.com/groundedhq/grounded/answer/support";"github.com/groundedhq/grounded/internal/textproc")
-func TestDumpMiss(t *testing.T){
- s,_:=eval.LoadSQuAD("/work/shared/eval-data/squad2/dev-v2.0.tune.json")
+func TestDumpSF(t *testing.T){
+ set,_:=eval.LoadSupport("/work/shared/eval-data/scifact-claims/claims_dev.jsonl","/work/shared/eval-data/scifact/corpus.jsonl")
  c:=support.New(textproc.NewAnalyzer(),support.Config{})
- kind:=os.Getenv("KIND"); n:=0
- for _,p:=range eval.Contrastive(s){ if p.Kind!=kind||p.Article%2!=0 {continue}
-  r:=c.Check(p.Sentence,p.Passages)
-  if r.Supported!=p.Supported { n++; if n<=12 {fmt.Printf("%s %s %.2f\n  S: %s\n  E: %s\n",r.Verdict,r.Reason,r.Score,p.Sentence,p.Passages[r.Passage][r.Start:r.End])}}
+ want:=os.Getenv("REASON")
+ for _,p:=range set.Abstract{ if p.Kind!="support" || p.Position%2!=0 {continue}
+  r:=c.Check(p.Claim,p.Passages)
+  if r.Reason==want || (want=="polar" && (r.Reason=="negation"||r.Reason=="antonym"||r.Reason=="comparison")) { fmt.Printf("%s %s %.2f cov %.2f\n  C: %s\n  E: %s\n",r.Verdict,r.Reason,r.Score,r.Coverage,p.Claim,p.Passages[r.Passage][r.Start:r.End])}
  }
 }

@@ -202,31 +202,118 @@ func (c *Checker) align(cl *claim, passages []string) *alignment {
 // evidence is a candidate window analysed for the fact and polarity checks.
 type evidence struct {
 	text   string // the window's text
-	off    int    // its offset in its passage
 	words  []textproc.Span
 	lowers []string
 	stems  []string
-	// context is the text the name check may also find a name in: the
-	// window and the sentence before it (a pronoun's antecedent).
+	sents  []*evSent // the window's sentences
+}
+
+// evSent is one sentence of a window, the scope of the fact checks.
+type evSent struct {
+	text   string
+	words  []textproc.Span
+	lowers []string
+	stems  []string
+	// context is the text the name check may find a name in: the sentence,
+	// and the one before it when the sentence opens with a pronoun ("She
+	// received her star ..."), whose antecedent it names.
 	context string
 }
 
 func (c *Checker) evidenceOf(al *alignment, w *window) *evidence {
 	first, last := al.sents[w.first], al.sents[w.end-1]
 	p := al.passages[first.passage]
-	ev := &evidence{text: p[first.span.Start:last.span.End], off: first.span.Start}
-	ev.words = textproc.Words(ev.text)
-	ev.lowers = lowerWords(ev.text, ev.words, nil)
-	ev.stems = make([]string, len(ev.lowers))
-	for i, lw := range ev.lowers {
-		ev.stems[i] = c.an.Term(lw)
+	ev := &evidence{text: p[first.span.Start:last.span.End]}
+	ev.words, ev.lowers, ev.stems = c.analyze(ev.text)
+	for j := w.first; j < w.end; j++ {
+		sp := al.sents[j].span
+		es := &evSent{text: p[sp.Start:sp.End]}
+		es.words, es.lowers, es.stems = c.analyze(es.text)
+		es.context = es.text
+		if j > 0 && al.sents[j-1].passage == first.passage && len(es.lowers) > 0 && pronouns[es.lowers[0]] {
+			es.context = p[al.sents[j-1].span.Start:sp.End]
+		}
+		ev.sents = append(ev.sents, es)
 	}
-	ctxStart := first.span.Start
-	if w.first > 0 && al.sents[w.first-1].passage == first.passage {
-		ctxStart = al.sents[w.first-1].span.Start
-	}
-	ev.context = p[ctxStart:last.span.End]
 	return ev
+}
+
+// pronouns open a sentence that refers to a name in the one before.
+var pronouns = map[string]bool{
+	"he": true, "she": true, "it": true, "its": true, "they": true, "their": true, "his": true,
+	"her": true, "this": true, "these": true, "those": true, "we": true, "our": true,
+}
+
+// analyze returns the words of text, lower-cased, and their terms.
+func (c *Checker) analyze(text string) ([]textproc.Span, []string, []string) {
+	words := textproc.Words(text)
+	lowers := lowerWords(text, words, nil)
+	stems := make([]string, len(lowers))
+	for i, lw := range lowers {
+		stems[i] = c.an.Term(lw)
+	}
+	return words, lowers, stems
+}
+
+// scope is a clause of the sentence (words[first:end]) and the window
+// sentences its facts may be found in.
+type scope struct {
+	first, end int
+	sents      []*evSent
+}
+
+// scopesOf returns the clauses of the sentence that hold facts, each with
+// the sentences of the window that share most of its content terms other
+// than its facts (all of them on a tie): the words a fact is bound to
+// decide where it must be found. A window of one sentence is the scope of
+// every clause.
+func scopesOf(cl *claim, ev *evidence) []scope {
+	if len(ev.sents) == 1 {
+		return []scope{{0, len(cl.words), ev.sents}}
+	}
+	isFact := make([]bool, len(cl.words))
+	for _, ph := range cl.names {
+		for i := ph.first; i < ph.end; i++ {
+			isFact[i] = true
+		}
+	}
+	for _, n := range cl.nums {
+		isFact[n.at] = true
+	}
+	var out []scope
+	for _, k := range clausesOf(cl.text, cl.words, cl.lowers) {
+		terms := map[string]bool{}
+		facts := false
+		for i := k.first; i < k.end; i++ {
+			facts = facts || isFact[i]
+			if s := cl.stems[i]; s != "" && !isFact[i] {
+				terms[s] = true
+			}
+		}
+		if !facts {
+			continue
+		}
+		sc := scope{first: k.first, end: k.end}
+		bestHits := -1
+		for _, es := range ev.sents {
+			hits := 0
+			seen := map[string]bool{}
+			for _, st := range es.stems {
+				if terms[st] && !seen[st] {
+					seen[st] = true
+					hits++
+				}
+			}
+			switch {
+			case hits > bestHits:
+				sc.sents, bestHits = []*evSent{es}, hits
+			case hits == bestHits:
+				sc.sents = append(sc.sents, es)
+			}
+		}
+		out = append(out, sc)
+	}
+	return out
 }
 
 // lowerWords appends the lower-cased words of text to dst.

@@ -14,7 +14,11 @@ import (
 // the word after it, and the nearest content term on either side. Evidence
 // states the fact when it holds the same name or number; it contradicts
 // it when, lacking it, it holds another name or number in the same slot
-// (or another year or month where the sentence has one).
+// (or another year or month where the sentence has one). In a window of
+// two sentences, the facts of each clause of the sentence must be found in
+// one window sentence that clause aligns to by its other words (scopesOf): "X received
+// her star in 1980" is not supported by "X starred in Y (1980). She
+// received her star in 2006."
 
 // phrase is a name of the sentence: words[first:end].
 type phrase struct {
@@ -40,22 +44,28 @@ type failure struct {
 // verify checks cl against the candidate window w: names and numbers in
 // the same role, then polarity. A contradiction outranks a missing fact.
 func (c *Checker) verify(cl *claim, al *alignment, w *window) failure {
-	if len(cl.names) == 0 && len(cl.nums) == 0 && !cl.neg && cl.dir == 0 && len(cl.comps) == 0 && c.cfg.NoNegationCheck {
+	if len(cl.names) == 0 && len(cl.nums) == 0 && c.cfg.NoNegationCheck {
 		return failure{}
 	}
 	ev := c.evidenceOf(al, w)
 	var missing failure
-	if !c.cfg.NoNameCheck {
-		if f := c.checkNames(cl, ev); f.contradicts {
-			return f
-		} else if f.reason != "" {
-			missing = f
+	for _, sc := range scopesOf(cl, ev) {
+		// The clause's facts must all be found in one of its sentences.
+		var f failure
+		for i, es := range sc.sents {
+			fs := c.checkFacts(cl, sc.first, sc.end, es)
+			if fs.reason == "" {
+				f = fs
+				break
+			}
+			if i == 0 || fs.contradicts && !f.contradicts {
+				f = fs
+			}
 		}
-	}
-	if !c.cfg.NoNumberCheck {
-		if f := checkNumbers(cl, ev); f.contradicts {
+		if f.contradicts {
 			return f
-		} else if f.reason != "" && missing.reason == "" {
+		}
+		if f.reason != "" && missing.reason == "" {
 			missing = f
 		}
 	}
@@ -69,18 +79,42 @@ func (c *Checker) verify(cl *claim, al *alignment, w *window) failure {
 	return missing
 }
 
-// checkNames: every name phrase of cl must be in the evidence (or the
-// sentence before it); one that is not is contradicted when the evidence
-// has another name in its slot.
-func (c *Checker) checkNames(cl *claim, ev *evidence) failure {
-	var have *nameIndex
+// checkFacts checks the names and numbers of cl.words[first:end] against
+// es; a contradiction outranks a missing fact.
+func (c *Checker) checkFacts(cl *claim, first, end int, es *evSent) failure {
+	var missing failure
+	if !c.cfg.NoNameCheck {
+		if f := c.checkNames(cl, first, end, es); f.contradicts {
+			return f
+		} else if f.reason != "" {
+			missing = f
+		}
+	}
+	if !c.cfg.NoNumberCheck {
+		if f := checkNumbers(cl, first, end, es); f.contradicts {
+			return f
+		} else if f.reason != "" && missing.reason == "" {
+			missing = f
+		}
+	}
+	return missing
+}
+
+// checkNames: every name phrase of cl.words[first:end] must be in es (or
+// its context); one that is not is contradicted when es has another name
+// in its slot.
+func (c *Checker) checkNames(cl *claim, first, end int, es *evSent) failure {
+	var ix *nameIndex
 	for _, ph := range cl.names {
+		if ph.first < first || ph.first >= end {
+			continue
+		}
+		if ix == nil {
+			ix = c.indexNames(es.context)
+		}
 		ok := true
 		for _, tok := range ph.tokens {
-			if have == nil {
-				have = c.indexNames(ev.context)
-			}
-			if !c.hasName(tok, have) {
+			if !c.hasName(tok, ix) {
 				ok = false
 				break
 			}
@@ -88,7 +122,7 @@ func (c *Checker) checkNames(cl *claim, ev *evidence) failure {
 		if ok {
 			continue
 		}
-		if c.slotHasOtherName(cl, ph, ev) {
+		if c.slotHasOtherName(cl, ph, es) {
 			return failure{ReasonWrongEntity, true}
 		}
 		return failure{reason: ReasonNames}
@@ -96,19 +130,19 @@ func (c *Checker) checkNames(cl *claim, ev *evidence) failure {
 	return failure{}
 }
 
-// slotHasOtherName reports whether the evidence has a name that ph lacks
-// in ph's slot: after the word before ph, or before the word after it, or
-// another month where ph is one.
-func (c *Checker) slotHasOtherName(cl *claim, ph phrase, ev *evidence) bool {
+// slotHasOtherName reports whether es has a name that ph lacks in ph's
+// slot: after the word before ph, or before the word after it, or another
+// month where ph is one.
+func (c *Checker) slotHasOtherName(cl *claim, ph phrase, es *evSent) bool {
 	left, right := neighbour(cl.lowers, ph.first-1), neighbour(cl.lowers, ph.end)
-	for _, eph := range namePhrases(ev.text, ev.words, ev.lowers) {
+	for _, eph := range namePhrases(es.text, es.words, es.lowers) {
 		if sharesToken(eph, ph) || claimHas(cl, eph) {
 			continue
 		}
 		if ph.month && eph.month {
 			return true
 		}
-		el, er := neighbour(ev.lowers, eph.first-1), neighbour(ev.lowers, eph.end)
+		el, er := neighbour(es.lowers, eph.first-1), neighbour(es.lowers, eph.end)
 		if left != "" && el == left && !isName(cl.text, cl.words, ph.first-1) || right != "" && er == right && !isName(cl.text, cl.words, ph.end) {
 			return true
 		}
@@ -155,15 +189,19 @@ func claimHas(cl *claim, ph phrase) bool {
 	return false
 }
 
-// checkNumbers: every number of cl must be in the evidence; one that is
-// not is contradicted when the evidence has another number in its slot,
-// or another year where it is a year.
-func checkNumbers(cl *claim, ev *evidence) failure {
-	if len(cl.nums) == 0 {
-		return failure{}
-	}
-	evNums := numbersOf(ev.text, ev.words, ev.lowers)
+// checkNumbers: every number of cl.words[first:end] must be in es; one
+// that is not is contradicted when es has another number in its slot, or
+// another year where it is a year.
+func checkNumbers(cl *claim, first, end int, es *evSent) failure {
+	var evNums []number
+	parsed := false
 	for _, n := range cl.nums {
+		if n.at < first || n.at >= end {
+			continue
+		}
+		if !parsed {
+			evNums, parsed = numbersOf(es.text, es.words, es.lowers), true
+		}
 		found := false
 		for _, e := range evNums {
 			if e.value == n.value {
@@ -178,7 +216,7 @@ func checkNumbers(cl *claim, ev *evidence) failure {
 			if claimHasNumber(cl, e.value) {
 				continue
 			}
-			if n.year && e.year || sameSlot(cl.lowers, cl.stems, n.at, ev.lowers, ev.stems, e.at) {
+			if n.year && e.year || sameSlot(cl.lowers, cl.stems, n.at, es.lowers, es.stems, e.at) {
 				return failure{ReasonWrongNumber, true}
 			}
 		}
@@ -430,7 +468,7 @@ var numberWords = map[string]string{
 	"seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
 	"thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16", "seventeen": "17",
 	"eighteen": "18", "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40",
-	"fifty": "50", "hundred": "100", "dozen": "12", "twice": "2", "half": "0.5",
+	"fifty": "50", "dozen": "12", "twice": "2", "half": "0.5",
 }
 
 func isNumberWord(w string) bool { _, ok := numberWords[w]; return ok || isDigits(w) }

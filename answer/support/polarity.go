@@ -8,7 +8,7 @@ import (
 
 // Polarity is compared between the sentence and the clauses of the
 // evidence that it aligns to. The evidence is cut into clauses at , ; : ( )
-// and at "but", "while", "whereas", "although", "though", "however",
+// . ! ? (a window of two sentences is two clauses at least) and at "but", "while", "whereas", "although", "though", "however",
 // "which", "who"; a clause is aligned when it holds at least half as many of
 // the sentence's content terms as the clause that holds most (and one at
 // least). Then:
@@ -198,7 +198,7 @@ func (c *Checker) alignedWords(cl *claim, ev *evidence) []bool {
 	return out
 }
 
-func clauseBreak(between string) bool { return strings.ContainsAny(between, ",;:()[]") }
+func clauseBreak(between string) bool { return strings.ContainsAny(between, ",;:()[].!?") }
 
 var clauseWords = map[string]bool{
 	"but": true, "while": true, "whereas": true, "although": true, "though": true,
@@ -397,8 +397,8 @@ func YesNo(sentence string) (rest string, answer int) {
 		case ',', '.', '!', ';', ':', '-':
 			return strings.TrimSpace(strings.TrimLeft(after, ",.!;:- –—")), yn.v
 		case ' ':
-			if t := strings.TrimSpace(after); strings.HasPrefix(t, "—") || strings.HasPrefix(t, "–") {
-				return strings.TrimSpace(strings.TrimLeft(t, "—– ")), yn.v
+			if t := strings.TrimSpace(after); strings.HasPrefix(t, "—") || strings.HasPrefix(t, "–") || strings.HasPrefix(t, "- ") {
+				return strings.TrimSpace(strings.TrimLeft(t, "—–- ")), yn.v
 			}
 		}
 	}

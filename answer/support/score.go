@@ -19,6 +19,10 @@ type Features struct {
 	Bigrams float64
 	// Absent is the share of content terms found in no passage sentence.
 	Absent float64
+	// Missing is the count of content terms the evidence lacks (not even
+	// by prefix): a long sentence missing a third of its words adds more
+	// than a short one.
+	Missing int
 	// Facts is the number of names and numbers of the sentence.
 	Facts int
 	// Failure flags: the chosen evidence failed this check.
@@ -28,7 +32,7 @@ type Features struct {
 }
 
 // NumFeatures is the length of Features.Vector.
-const NumFeatures = 15
+const NumFeatures = 17
 
 // Vector returns the features as numbers, in the order of the weights.
 func (f Features) Vector() [NumFeatures]float64 {
@@ -41,6 +45,7 @@ func (f Features) Vector() [NumFeatures]float64 {
 	return [NumFeatures]float64{
 		math.Log1p(float64(f.Terms)),
 		f.BestCoverage, f.Coverage, f.Exact, f.Bigrams, f.Absent,
+		math.Log1p(float64(f.Missing)), f.Coverage * f.Coverage,
 		math.Log1p(float64(f.Facts)),
 		b(f.WrongEntity), b(f.WrongNumber), b(f.Names), b(f.Numbers),
 		b(f.Negation), b(f.Antonym), b(f.Comparison), b(f.Window2),
@@ -49,7 +54,7 @@ func (f Features) Vector() [NumFeatures]float64 {
 
 // FeatureNames name Vector's entries, for the fitting script.
 var FeatureNames = [NumFeatures]string{
-	"log_terms", "best_coverage", "coverage", "exact", "bigrams", "absent", "log_facts",
+	"log_terms", "best_coverage", "coverage", "exact", "bigrams", "absent", "log_missing", "coverage_sq", "log_facts",
 	"wrong_entity", "wrong_number", "names", "numbers", "negation", "antonym", "comparison", "window2",
 }
 
@@ -78,11 +83,14 @@ func (c *Checker) fill(f *Features, cl *claim, al *alignment, w *window, fail fa
 		if t.df == 0 {
 			absent++
 		}
+		best := 0.0
 		for j := w.first; j < w.end; j++ {
-			if al.sents[j].credit[k] == 1 {
-				exact++
-				break
-			}
+			best = max(best, al.sents[j].credit[k])
+		}
+		if best == 1 {
+			exact++
+		} else if best == 0 {
+			f.Missing++
 		}
 	}
 	n := float64(len(cl.terms))
