@@ -144,24 +144,30 @@ func (c *Checker) Check(sentence string, passages []string) Result {
 }
 
 // CheckAnswer checks sentence, a sentence of an answer to question,
-// against passages. A sentence that opens with "Yes" or "No" is checked as
-// the claim it affirms or denies: "Yes, X" and "No, X" as X; a bare "Yes."
-// as the question's claim, supported when that is; a bare "No." as its
-// denial, supported when the question's claim is contradicted. Without a
-// question (""), a bare yes or no is unsupported, ReasonYesNo.
+// against passages (see Answer).
 func (c *Checker) CheckAnswer(sentence, question string, passages []string) Result {
+	return Answer(c.Check, sentence, question, passages)
+}
+
+// Answer checks sentence, a sentence of an answer to question, against
+// passages with check. A sentence that opens with "Yes" or "No" is checked
+// as the claim it affirms or denies: "Yes, X" and "No, X" as X (check
+// strips the opening word itself); a bare "Yes." as the question's claim,
+// supported when that is; a bare "No." as its denial, supported when the
+// question's claim is contradicted, contradicted when it is supported.
+// Without a question (""), a bare yes or no is unsupported, ReasonYesNo.
+func Answer(check func(sentence string, passages []string) Result, sentence, question string, passages []string) Result {
 	rest, yn := YesNo(sentence)
-	if yn == 0 || c.hasTerms(rest) {
-		return c.Check(sentence, passages)
+	if yn == 0 || hasContent(rest) {
+		return check(sentence, passages)
 	}
-	if question == "" || !c.hasTerms(question) {
+	if !hasContent(question) {
 		return Result{Verdict: Unsupported, Passage: -1, Reason: ReasonYesNo}
 	}
-	r := c.Check(question, passages)
+	r := check(question, passages)
 	if yn > 0 {
 		return r
 	}
-	// "No.": supported when the question's claim is contradicted.
 	switch r.Verdict {
 	case Contradicted:
 		r.Verdict, r.Supported, r.Reason = Supported, true, ""
@@ -175,10 +181,10 @@ func (c *Checker) CheckAnswer(sentence, question string, passages []string) Resu
 	return r
 }
 
-// hasTerms reports whether s has a content term.
-func (c *Checker) hasTerms(s string) bool {
+// hasContent reports whether s has a word that is not a stop word.
+func hasContent(s string) bool {
 	for _, w := range textproc.Words(s) {
-		if c.an.Term(s[w.Start:w.End]) != "" {
+		if !textproc.IsStopWord(lower(s[w.Start:w.End])) {
 			return true
 		}
 	}
