@@ -41,13 +41,13 @@ func TestEvalSupportJSON(t *testing.T) {
 			t.Errorf("%d positives, %d negatives, %d contradictions; want 3, 4, 1", s.All.Positives, s.All.Negatives, s.Contradict.Pairs)
 		}
 		// The checker's verdicts on the fixture: every rationale supports
-		// its claim; the Eiffel Tower's year is wrong; vitamin C's
-		// rationale is negated.
+		// its claim; the Eiffel Tower's year is wrong (another year for
+		// the same event: contradicted); vitamin C's rationale is negated.
 		if got := s.Reasons[eval.PairSupport]["supported"]; got != 3 {
 			t.Errorf("%d of 3 supporting rationales judged supported (%v)", got, s.Reasons)
 		}
-		if got := s.Reasons[eval.PairNEI][support.ReasonNumbers]; got != 1 {
-			t.Errorf("%d unsupported claims rejected for numbers, want 1 (%v)", got, s.Reasons)
+		if got := s.Reasons[eval.PairNEI][support.ReasonWrongNumber]; got != 1 {
+			t.Errorf("%d unsupported claims rejected for a wrong number, want 1 (%v)", got, s.Reasons)
 		}
 		if got := s.Reasons[eval.PairContradict][support.ReasonNegation]; got != 1 {
 			t.Errorf("%d contradictions rejected for negation, want 1 (%v)", got, s.Reasons)
