@@ -2,8 +2,10 @@ package support_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/groundedhq/grounded/answer/support"
 	"github.com/groundedhq/grounded/internal/textproc"
@@ -299,4 +301,35 @@ func BenchmarkCheck(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCheckLatency checks sentences of several kinds (quoted, altered
+// facts, negated, unrelated) against five passages of about 900 bytes and
+// reports the 99th percentile of one check, the figure the issue bounds
+// (1 ms on one core): go test -bench CheckLatency -cpu 1 ./answer/support
+func BenchmarkCheckLatency(b *testing.B) {
+	base := strings.Repeat(trial+" "+strings.ReplaceAll(colds, "\n\n", " ")+" ", 2)
+	passages := make([]string, 5)
+	for i := range passages {
+		passages[i] = fmt.Sprintf("Study %d was run in Norway in 19%d. %s", i, 80+i, base)
+	}
+	sentences := []string{
+		"Zinc lozenges shortened colds in the UK trial of 1,000 adults.",
+		"Aspirin reduced the risk of heart attacks in adults over 60.",
+		"Vitamin C prevented the common cold in healthy volunteers, the trial in Norway found in 1999.",
+		"Reactive oxygen species (ROS) do not damage DNA in dividing cells.",
+		"Bananas are a good source of potassium and were first grown in Papua New Guinea.",
+		"Yes, side effects were rare.",
+	}
+	c := support.New(textproc.NewAnalyzer(), support.Config{})
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		t := time.Now()
+		c.Check(sentences[i%len(sentences)], passages)
+		lat = append(lat, time.Since(t))
+		i++
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
