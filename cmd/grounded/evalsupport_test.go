@@ -101,3 +101,22 @@ func TestEvalSupportErrors(t *testing.T) {
 		t.Errorf("eval support with a missing corpus: %v, want an error naming it", err)
 	}
 }
+
+func TestEvalSupportContrastive(t *testing.T) {
+	squad := filepath.Join("..", "..", "eval", "testdata", "squad.json")
+	features := filepath.Join(t.TempDir(), "features.jsonl")
+	out, err := runEvalSupport(t, "--contrastive", "--squad", squad, "--json", "--features", features)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Contrastive *eval.ContrastiveReport `json:"contrastive"`
+	}
+	decodeStrict(t, out, &rep)
+	if rep.Contrastive == nil || rep.Contrastive.Pairs == 0 || rep.Contrastive.Tune.Positives == 0 {
+		t.Fatalf("report %s", out)
+	}
+	if _, err := runEvalSupport(t, "--contrastive"); !errors.Is(err, errUsage) {
+		t.Errorf("--contrastive without --squad: %v, want a usage error", err)
+	}
+}
