@@ -125,10 +125,14 @@ type Answer struct {
 	// Unsupported are the model's sentences that failed the support check.
 	Unsupported []Sentence `json:"unsupported,omitempty"`
 	// InvalidCitations counts markers that pointed at no passage; they were removed.
-	InvalidCitations int    `json:"invalid_citations"`
-	Provider         string `json:"provider,omitempty"`
-	Model            string `json:"model,omitempty"`
-	Usage            *Usage `json:"usage,omitempty"`
+	InvalidCitations int `json:"invalid_citations"`
+	// ReattributedCitations counts sentences that cited passages that do
+	// not support them while another passage of the prompt does: they
+	// cite that passage instead (Sentence.CitedAs keeps what was cited).
+	ReattributedCitations int    `json:"reattributed_citations"`
+	Provider              string `json:"provider,omitempty"`
+	Model                 string `json:"model,omitempty"`
+	Usage                 *Usage `json:"usage,omitempty"`
 	// FallbackReason says why the extractive answerer answered instead of
 	// the configured model (the model failed after its retries).
 	FallbackReason string `json:"fallback_reason,omitempty"`
@@ -148,15 +152,25 @@ type Timing struct {
 }
 
 // Sentence is one sentence of a generated answer with the passages it cites
-// and its support score (0..1) against them.
+// and its support score against them: the calibrated probability (0..1)
+// that they support it.
 type Sentence struct {
 	Text      string  `json:"text"`
 	Citations []int   `json:"citations"`
 	Support   float64 `json:"support"`
 	Supported bool    `json:"supported"`
 	// Reason says why an unsupported sentence failed: "no_citation",
-	// "names", "numbers", "negation" or "coverage".
+	// "names", "numbers", "negation", "coverage", or another of
+	// answer/support's reasons ("wrong_entity", "wrong_number",
+	// "antonym", "comparison", "yes_no").
 	Reason string `json:"reason,omitempty"`
+	// Verdict is "supported", "unsupported" or "contradicted" (the
+	// evidence states otherwise).
+	Verdict string `json:"verdict,omitempty"`
+	// CitedAs, when set, is what the model cited: the sentence was moved to
+	// the passages in Citations, which support it, because (some of) the
+	// passages it cited do not.
+	CitedAs []int `json:"cited_as,omitempty"`
 }
 
 // Usage is a model call's token count.

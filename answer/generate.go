@@ -42,6 +42,7 @@ func (s *Service) generate(ctx context.Context, question string, hits []grounded
 	}
 	ps = m.Fit(ps)
 	g := &stream{flag: m.FlagUnsupported, check: m.NewCheck(ps), emit: emit}
+	g.check.Question = question
 	req := grounded.GenerateRequest{System: systemPrompt, Prompt: userPrompt(question, ps), MaxTokens: m.Reply(600)}
 	if emit != nil {
 		req.OnChunk = g.chunk
@@ -70,6 +71,7 @@ func (s *Service) generate(ctx context.Context, question string, hits []grounded
 		return nil, fmt.Errorf("%w: %w", errEmit, err)
 	}
 	ans.InvalidCitations = g.invalid
+	ans.ReattributedCitations = g.check.Reattributed()
 	var supported []grounded.Sentence
 	for _, st := range g.sentences {
 		if st.Supported {

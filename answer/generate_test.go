@@ -10,6 +10,7 @@ import (
 	"github.com/groundedhq/grounded/answer"
 	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/answer/support"
+	"github.com/groundedhq/grounded/internal/textproc"
 )
 
 // wordSupport is a simple checker for protocol tests: a sentence is supported
@@ -269,5 +270,60 @@ func TestBreakOffAfterStreamedSentences(t *testing.T) {
 	}
 	if ans.Generator != answer.GeneratorExtractive || ans.Withdrawn != 1 || !strings.Contains(ans.FallbackReason, "broke off") || ans.Abstained {
 		t.Fatalf("want the extractive fallback withdrawing 1 sentence, got %+v", ans)
+	}
+}
+
+// TestSwappedCitations: a scripted model cites each sentence to the other
+// passage. With the real support checker, no sentence is kept under a
+// number that does not support it: each is re-attributed to the passage
+// that does, counted, and its citation quotes that passage; a sentence no
+// passage supports is dropped.
+func TestSwappedCitations(t *testing.T) {
+	for _, tc := range []struct {
+		name, reply, answer string
+		reattributed        int
+		citedAs             [][]int
+		unsupported         int
+	}{
+		{name: "swapped", reply: "Alpha reactors cool with heavy water [2]. Beta reactors cool with molten salt [1].",
+			answer: "Alpha reactors cool with heavy water. [1] Beta reactors cool with molten salt. [2]", reattributed: 2, citedAs: [][]int{{2}, {1}}},
+		{name: "one swapped, one right", reply: "Alpha reactors cool with heavy water [1]. Beta reactors cool with molten salt [1].",
+			answer: "Alpha reactors cool with heavy water. [1] Beta reactors cool with molten salt. [2]", reattributed: 1, citedAs: [][]int{nil, {1}}},
+		{name: "both cited, one supports", reply: "Alpha reactors cool with heavy water [1][2].",
+			answer: "Alpha reactors cool with heavy water. [1]", citedAs: [][]int{{1, 2}}},
+		{name: "supported by neither", reply: "Alpha reactors cool with heavy water [2]. Alpha reactors were built in 1975 [2].",
+			answer: "Alpha reactors cool with heavy water. [1]", reattributed: 1, citedAs: [][]int{{2}}, unsupported: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			llm := &scripted{chunks: []string{tc.reply}}
+			svc := answer.New(&fakeSearcher{hits: genPassages}, nil, answer.Config{Model: &grounding.Model{
+				LLM:     grounded.LLM{Provider: "openai", Model: "test-model", Generate: llm.generate},
+				Support: support.New(textproc.NewAnalyzer(), support.Config{}).Check,
+			}})
+			ans, err := svc.Ask(context.Background(), grounded.AskRequest{Question: "How do reactors cool?"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ans.Abstained || ans.Answer != tc.answer || ans.ReattributedCitations != tc.reattributed || len(ans.Unsupported) != tc.unsupported {
+				t.Fatalf("answer %q (abstained %v), %d re-attributed, %d unsupported; want %q, %d, %d",
+					ans.Answer, ans.Abstained, ans.ReattributedCitations, len(ans.Unsupported), tc.answer, tc.reattributed, tc.unsupported)
+			}
+			for i, st := range ans.Sentences {
+				if !equalInts(st.CitedAs, tc.citedAs[i]) || st.Verdict != support.Supported {
+					t.Errorf("sentence %q: cited as %v, verdict %q; want %v, supported", st.Text, st.CitedAs, st.Verdict, tc.citedAs[i])
+				}
+				for _, n := range st.Citations {
+					if !strings.Contains(genPassages[n-1].Chunk.Text, strings.TrimSuffix(st.Text, ".")) {
+						t.Errorf("sentence %q is kept under [%d], which does not hold it", st.Text, n)
+					}
+				}
+			}
+			for _, c := range ans.Citations {
+				h := genPassages[c.N-1]
+				if off := c.Start - h.Start; off < 0 || h.Text[off:c.End-h.Start] != c.Quote {
+					t.Errorf("citation %d: quote %q is not the passage's text", c.N, c.Quote)
+				}
+			}
+		})
 	}
 }

@@ -16,20 +16,32 @@ import (
 
 // SQuAD is a SQuAD 2.0 file: articles of paragraphs of questions.
 type SQuAD struct {
-	Data []struct {
-		Title      string `json:"title"`
-		Paragraphs []struct {
-			Context string `json:"context"`
-			QAs     []struct {
-				ID           string `json:"id"`
-				Question     string `json:"question"`
-				IsImpossible bool   `json:"is_impossible"`
-				Answers      []struct {
-					Text string `json:"text"`
-				} `json:"answers"`
-			} `json:"qas"`
-		} `json:"paragraphs"`
-	} `json:"data"`
+	Data []SQuADArticle `json:"data"`
+}
+
+// SQuADArticle is one article of a SQuAD file.
+type SQuADArticle struct {
+	Title      string           `json:"title"`
+	Paragraphs []SQuADParagraph `json:"paragraphs"`
+}
+
+// SQuADParagraph is one paragraph and the questions asked about it.
+type SQuADParagraph struct {
+	Context string    `json:"context"`
+	QAs     []SQuADQA `json:"qas"`
+}
+
+// SQuADQA is one question with its gold answers (none when impossible).
+type SQuADQA struct {
+	ID           string `json:"id"`
+	Question     string `json:"question"`
+	IsImpossible bool   `json:"is_impossible"`
+	Answers      []struct {
+		Text string `json:"text"`
+		// Start is the answer's character (not byte) offset in the
+		// paragraph's context.
+		Start int `json:"answer_start"`
+	} `json:"answers"`
 }
 
 // LoadSQuAD reads a SQuAD 2.0 JSON file.

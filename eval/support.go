@@ -208,7 +208,10 @@ func LoadSupport(claimsPath, corpusPath string) (*SupportSet, error) {
 // SupportVerdict is a checker's answer for one pair.
 type SupportVerdict struct {
 	Supported bool
-	Score     float64 // 0..1, compared with the threshold
+	// Verdict is "supported", "unsupported" or "contradicted" (a checker
+	// that does not tell the last two apart says "unsupported").
+	Verdict string
+	Score   float64 // 0..1, compared with the threshold
 	// Vetoed is true when a check that no threshold overturns failed (a
 	// missing name or number, a negation mismatch); the threshold sweep
 	// keeps such pairs unsupported.
@@ -297,6 +300,13 @@ type SupportSetting struct {
 	// is unsupported.
 	Sweep             []SweepPoint `json:"sweep"`
 	BestTuneThreshold float64      `json:"best_tune_threshold"`
+	// ContradictedShare is the share of contradicting pairs the checker
+	// judged contradicted (not merely unsupported).
+	ContradictedShare float64 `json:"contradicted_share"`
+	// Calibration of the scores: supporting pairs positive, the others
+	// (no evidence, contradicting) negative; tune and confirm halves.
+	CalibrationTune    Calibration `json:"calibration_tune"`
+	CalibrationConfirm Calibration `json:"calibration_confirm"`
 }
 
 // SupportReport is the result of a support run.
@@ -369,6 +379,23 @@ func scoreSetting(ctx context.Context, pairs []SupportPair, check SupportFunc, l
 	if out.SpanPairs > 0 {
 		out.SpanHit = round4(float64(spanHits) / float64(out.SpanPairs))
 	}
+	var scores [2][]float64
+	var labels [2][]bool
+	contra, contraN := 0, 0
+	for _, j := range js {
+		h := j.pair.Position % 2
+		scores[h] = append(scores[h], j.v.Score)
+		labels[h] = append(labels[h], j.pair.Kind == PairSupport)
+		if j.pair.Kind == PairContradict {
+			contraN++
+			if j.v.Verdict == "contradicted" {
+				contra++
+			}
+		}
+	}
+	out.CalibrationTune = Calibrate(scores[0], labels[0], 10)
+	out.CalibrationConfirm = Calibrate(scores[1], labels[1], 10)
+	out.ContradictedShare = ratio(contra, contraN)
 	verdict := func(j judged) bool { return j.v.Supported }
 	out.All = tallySupport(js, -1, verdict)
 	out.Tune = tallySupport(js, 0, verdict)

@@ -41,13 +41,13 @@ func TestEvalSupportJSON(t *testing.T) {
 			t.Errorf("%d positives, %d negatives, %d contradictions; want 3, 4, 1", s.All.Positives, s.All.Negatives, s.Contradict.Pairs)
 		}
 		// The checker's verdicts on the fixture: every rationale supports
-		// its claim; the Eiffel Tower's year is wrong; vitamin C's
-		// rationale is negated.
+		// its claim; the Eiffel Tower's year is wrong (another year for
+		// the same event: contradicted); vitamin C's rationale is negated.
 		if got := s.Reasons[eval.PairSupport]["supported"]; got != 3 {
 			t.Errorf("%d of 3 supporting rationales judged supported (%v)", got, s.Reasons)
 		}
-		if got := s.Reasons[eval.PairNEI][support.ReasonNumbers]; got != 1 {
-			t.Errorf("%d unsupported claims rejected for numbers, want 1 (%v)", got, s.Reasons)
+		if got := s.Reasons[eval.PairNEI][support.ReasonWrongNumber]; got != 1 {
+			t.Errorf("%d unsupported claims rejected for a wrong number, want 1 (%v)", got, s.Reasons)
 		}
 		if got := s.Reasons[eval.PairContradict][support.ReasonNegation]; got != 1 {
 			t.Errorf("%d contradictions rejected for negation, want 1 (%v)", got, s.Reasons)
@@ -99,5 +99,24 @@ func TestEvalSupportErrors(t *testing.T) {
 	_, err := runEvalSupport(t, "--claims", claims, "--corpus", missing)
 	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), missing) {
 		t.Errorf("eval support with a missing corpus: %v, want an error naming it", err)
+	}
+}
+
+func TestEvalSupportContrastive(t *testing.T) {
+	squad := filepath.Join("..", "..", "eval", "testdata", "squad.json")
+	features := filepath.Join(t.TempDir(), "features.jsonl")
+	out, err := runEvalSupport(t, "--contrastive", "--squad", squad, "--json", "--features", features)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Contrastive *eval.ContrastiveReport `json:"contrastive"`
+	}
+	decodeStrict(t, out, &rep)
+	if rep.Contrastive == nil || rep.Contrastive.Pairs == 0 || rep.Contrastive.Tune.Positives == 0 {
+		t.Fatalf("report %s", out)
+	}
+	if _, err := runEvalSupport(t, "--contrastive"); !errors.Is(err, errUsage) {
+		t.Errorf("--contrastive without --squad: %v, want a usage error", err)
 	}
 }

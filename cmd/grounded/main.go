@@ -44,7 +44,7 @@ Usage:
                                                 passages, 512 KiB of passage text
   grounded eval retrieval --beir DIR [--json] [--limit N]
   grounded eval qa --squad FILE [--json] [--limit N] [--half tune|confirm]
-  grounded eval support --claims FILE [--corpus FILE] [--json] [--threshold X]
+  grounded eval support [--claims FILE [--corpus FILE]] [--contrastive --squad FILE] [--json] [--threshold X] [--features FILE]
   grounded batch  --in FILE.jsonl --out FILE.jsonl [--concurrency N] [--retry-errors]
                   [--collection C] [LLM FLAGS]
                                                 run a file of jobs, one JSON object a line:

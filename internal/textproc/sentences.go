@@ -28,7 +28,9 @@ var abbreviations = map[string]bool{
 //     table row ("| ...") start a new sentence; a list marker is not part of it;
 //   - '.', '!' or '?' (plus closing quotes or brackets) ends a sentence when white
 //     space follows and the next word does not start in lower case, unless the
-//     period ends a known abbreviation or a single capital (an initial).
+//     period ends a known abbreviation or a single capital (an initial);
+//   - so does one glued to a capitalized word after a lower-case word or a
+//     number ("...to Obama.Barack Obama was...", see glued).
 //
 // Spans never split a UTF-8 sequence and never overlap.
 func Sentences(text string, start, end int) []Sentence {
@@ -106,6 +108,10 @@ func splitLine(text string, sentStart, from, lineEnd int, emit func(int, int, bo
 			}
 		}
 		if j < lineEnd && text[j] != ' ' && text[j] != '\t' && text[j] != '\r' {
+			if glued(text, sentStart, i, j, lineEnd) {
+				emit(sentStart, j, false)
+				sentStart = j
+			}
 			continue // "3.14", "a.b", "?!" inside a word
 		}
 		// Next non-space character, possibly on the next line.
@@ -127,6 +133,40 @@ func splitLine(text string, sentStart, from, lineEnd int, emit func(int, int, bo
 	}
 	return sentStart
 }
+
+// glued reports whether the terminator at text[i] ends a sentence that the
+// next one follows without a space, as text pasted from columns or scraped
+// pages has it: "...to Obama.Barack Obama was...". The terminator must
+// follow a lower-case letter or a digit and precede a capitalized word (an
+// upper-case letter, then a lower-case one), and a period must end a word
+// of two letters or more that is no abbreviation. "U.S.", "example.Com"
+// style host names with a capital are rare enough to accept; "3.14",
+// "e.g.Foo", "U.S.Army" and "J.Smith" stay whole.
+func glued(text string, sentStart, i, j, lineEnd int) bool {
+	if j+1 >= lineEnd || !isUpperASCII(text[j]) || !isLowerASCII(text[j+1]) || i == 0 {
+		return false
+	}
+	prev := text[i-1]
+	if !isLowerASCII(prev) && !('0' <= prev && prev <= '9') {
+		return false
+	}
+	if text[i] != '.' {
+		return true
+	}
+	before := text[sentStart:i]
+	k := len(before)
+	for k > 0 && (isLowerASCII(before[k-1]) || isUpperASCII(before[k-1]) || '0' <= before[k-1] && before[k-1] <= '9') {
+		k--
+	}
+	word := before[k:]
+	if k > 0 && before[k-1] == '.' {
+		return false // "e.g.Foo": a dotted abbreviation
+	}
+	return len(word) >= 2 && !abbreviations[strings.ToLower(word)]
+}
+
+func isUpperASCII(c byte) bool { return 'A' <= c && c <= 'Z' }
+func isLowerASCII(c byte) bool { return 'a' <= c && c <= 'z' }
 
 // endsSentence reports whether a period after before ends a sentence.
 func endsSentence(before string) bool {

@@ -63,6 +63,8 @@ func TestSentences(t *testing.T) {
 		{"decimal", "Pi is 3.14 today. Yes.", p("Pi is 3.14 today.", "Yes.")},
 		{"version number", "Use v1.2.3 now. Or later.", p("Use v1.2.3 now.", "Or later.")},
 		{"dotted name", "See example.com for more. Thanks.", p("See example.com for more.", "Thanks.")},
+		{"glued sentences", "He lost to Obama.Barack Obama won in 2008.The end came!Then", p("He lost to Obama.", "Barack Obama won in 2008.", "The end came!", "Then")},
+		{"glued, not a sentence end", "Use e.g.Foo or J.Smith or U.S.Army now.", p("Use e.g.Foo or J.Smith or U.S.Army now.")},
 		{"lower-case next word", "The U.S. economy grew. Then it fell.", p("The U.S. economy grew.", "Then it fell.")},
 		{"ellipsis", "Wait... what? Fine.", p("Wait... what?", "Fine.")},
 		{"quote after period", `He said "Stop." Then he left.`, p(`He said "Stop."`, "Then he left.")},
