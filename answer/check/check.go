@@ -43,8 +43,11 @@ func New(sf grounding.SupportFunc) *Checker { return &Checker{support: sf} }
 
 // verdictOf is a support result's verdict.
 func verdictOf(r support.Result) string {
-	if r.Supported {
+	switch r.Verdict {
+	case support.Supported:
 		return grounded.VerdictSupported
+	case support.Contradicted:
+		return grounded.VerdictContradicted
 	}
 	return grounded.VerdictUnsupported
 }
@@ -207,10 +210,10 @@ func (c *Checker) check(text string, passages []string, ns []int) support.Result
 // fill sets st's verdict, score and evidence from r, a result over the
 // passages numbered ns. A supported result without a usable span is
 // unsupported: a verdict is never given without its evidence. A span that
-// shares nothing with the sentence (score 0) is no evidence.
+// shares nothing with the sentence (coverage 0) is no evidence.
 func (c *Checker) fill(st *grounded.CheckedSentence, r support.Result, passages []string, ns []int) {
 	st.Verdict, st.Score, st.Evidence = verdictOf(r), grounding.Round3(r.Score), nil
-	if r.Passage >= 0 && r.Passage < len(ns) && r.Score > 0 {
+	if r.Passage >= 0 && r.Passage < len(ns) && r.Coverage > 0 {
 		n := ns[r.Passage]
 		text := passages[n-1]
 		if 0 <= r.Start && r.Start < r.End && r.End <= len(text) {
@@ -247,14 +250,24 @@ func noSuch(cites, passages int) string {
 // it cites", "the passages").
 func describe(r support.Result, where string) string {
 	switch {
-	case r.Passage < 0 || r.Score <= 0:
+	case r.Passage < 0 || r.Coverage <= 0:
 		return "no sentence of " + where + " shares a content word with it"
 	case r.Reason == support.ReasonNames:
 		return "a name or acronym in it is in none of " + where
 	case r.Reason == support.ReasonNumbers:
 		return "a number in it is in none of " + where
 	case r.Reason == support.ReasonNegation:
-		return "the closest sentence of " + where + " disagrees with it on negation or direction"
+		return "the closest sentence of " + where + " disagrees with it on negation"
+	case r.Reason == support.ReasonAntonym:
+		return "the closest sentence of " + where + " says the opposite (an antonym or the other direction)"
+	case r.Reason == support.ReasonWrongEntity:
+		return "the closest sentence of " + where + " names someone or something else in its place"
+	case r.Reason == support.ReasonWrongNumber:
+		return "the closest sentence of " + where + " gives another number or date for it"
+	case r.Reason == support.ReasonComparison:
+		return where + " do not state its comparison, or state the opposite"
+	case r.Reason == support.ReasonYesNo:
+		return "a bare yes or no cannot be checked without the question"
 	case r.Reason == support.ReasonCoverage, r.Reason == "":
 		return "no sentence of " + where + " covers enough of its words"
 	}
