@@ -116,6 +116,11 @@ type Answer struct {
 	Reason    string     `json:"reason,omitempty"`
 	Citations []Citation `json:"citations"`
 	Generator string     `json:"generator"`
+	// Confidence is the estimated probability, in [0, 1], that the answer
+	// is right: that its quotes answer the question. An answer abstains when
+	// its confidence falls below the request's minimum; an abstention carries
+	// the confidence the best candidate answer had.
+	Confidence float64 `json:"confidence"`
 
 	// The fields below are filled by the language-model path.
 

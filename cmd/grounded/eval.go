@@ -30,6 +30,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return cmdEvalQA(ctx, args[1:], stdout, stderr)
 	case "support":
 		return cmdEvalSupport(ctx, args[1:], stdout, stderr)
+	case "questions":
+		return cmdEvalQuestions(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown eval kind %q", errUsage, args[0])
 }
