@@ -15,6 +15,7 @@ import (
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/internal/textproc"
+	"github.com/groundedhq/grounded/internal/wordvec"
 )
 
 // GeneratorExtractive names the offline answerer in Answer.Generator.
@@ -71,12 +72,17 @@ type Config struct {
 	NoTypeCheck     bool
 	NoNameCheck     bool
 	NoNegationCheck bool
+
+	// Vectors are the word vectors of soft matching. Default: the table
+	// built into the binary (package wordvec).
+	Vectors *wordvec.Table
 }
 
 // Service answers questions from a Searcher's passages.
 type Service struct {
 	search Searcher
 	an     *textproc.Analyzer
+	vecs   *wordvec.Table
 	cfg    Config
 }
 
@@ -98,7 +104,10 @@ func New(s Searcher, an *textproc.Analyzer, cfg Config) *Service {
 		an = textproc.NewAnalyzer()
 	}
 	cfg.Model = cfg.Model.WithDefaults(an)
-	return &Service{search: s, an: an, cfg: cfg}
+	if cfg.Vectors == nil {
+		cfg.Vectors = wordvec.Default()
+	}
+	return &Service{search: s, an: an, vecs: cfg.Vectors, cfg: cfg}
 }
 
 // namesMissing reports whether a name or number of the question is absent

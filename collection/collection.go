@@ -332,6 +332,20 @@ func (c *Collection) Ask(ctx context.Context, req grounded.AskRequest) (*grounde
 	return a.Ask(ctx, req)
 }
 
+// Candidates are the passages the answerer reads for req.Question and
+// every sentence it weighs, with its evidence features: what evaluations
+// dump to fit and check the answer model (answer/train).
+func (c *Collection) Candidates(ctx context.Context, req grounded.AskRequest) ([]grounded.Hit, []answer.Candidate, error) {
+	if err := req.Check(); err != nil {
+		return nil, nil, err
+	}
+	_, a, err := c.loaded(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.Candidates(ctx, req)
+}
+
 // Search returns the collection's best passages for req.Query (see
 // grounded.SearchRequest). Errors: EINVALID for a request that fails
 // SearchRequest.Check.

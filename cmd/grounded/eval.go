@@ -45,6 +45,7 @@ type tuningFlags struct {
 	noType, noName, noNeg   bool
 	rm3Docs, rm3Terms       int
 	rm3Weight               float64
+	embedder                string
 }
 
 func (t *tuningFlags) register(fs *flag.FlagSet) {
@@ -55,6 +56,7 @@ func (t *tuningFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&t.rrfK, "rrf-k", 0, "reciprocal rank fusion constant (0: default)")
 	fs.Float64Var(&t.minCoverage, "min-coverage", 0, "answerer's coverage threshold (0: default)")
 	fs.IntVar(&t.k, "k", 0, "passages the answerer reads (0: default)")
+	fs.StringVar(&t.embedder, "embedder", "hash", "offline embedder: hash or glove")
 	fs.IntVar(&t.rm3Docs, "rm3-docs", 0, "RM3 feedback chunks (0: off)")
 	fs.IntVar(&t.rm3Terms, "rm3-terms", 0, "RM3 expansion terms (0: 10)")
 	fs.Float64Var(&t.rm3Weight, "rm3-weight", 0, "RM3 weight of the original query (0: 0.5)")
@@ -143,7 +145,7 @@ func evalIndex(ctx context.Context, tune tuningFlags, files fstest.MapFS, prefix
 	if err != nil {
 		return nil, ingest.Summary{}, err
 	}
-	a, err := openApp(ctx, appOptions{common: commonFlags{data: tmp}, tune: &tune})
+	a, err := openApp(ctx, appOptions{common: commonFlags{data: tmp, emb: embedderFlags{kind: tune.embedder}}, tune: &tune})
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, ingest.Summary{}, err
@@ -183,6 +185,7 @@ func cmdEvalQA(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	asJSON := fs.Bool("json", false, "print JSON")
 	limit := fs.Int("limit", 0, "ask only the first N questions")
 	half := fs.String("half", "", "ask only one half of the articles: tune (even) or confirm (odd)")
+	dump := fs.String("dump", "", "write each question's candidate sentences and features to this JSONL file (for answer/train)")
 	var tune tuningFlags
 	tune.register(fs)
 	if pos, err := parse(fs, args); err != nil {
@@ -207,6 +210,9 @@ func cmdEvalQA(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer a.closeAndRemove()
+	if *dump != "" {
+		return dumpSQuAD(ctx, a, sq, *dump)
+	}
 	progress := terminalOrNil(stderr)
 	res, err := eval.QA(ctx, sq, func(ctx context.Context, q string) (*grounded.Answer, error) {
 		return a.col.Ask(ctx, grounded.AskRequest{Question: q})

@@ -27,6 +27,7 @@ func cmdEvalQuestions(ctx context.Context, args []string, stdout, stderr io.Writ
 	asJSON := fs.Bool("json", false, "print JSON")
 	limit := fs.Int("limit", 0, "ask only the first N questions")
 	half := fs.String("half", "", "ask only one half: tune (even ids) or confirm (odd ids)")
+	dump := fs.String("dump", "", "write each question's candidate sentences and features to this JSONL file (for answer/train)")
 	var tune tuningFlags
 	tune.register(fs)
 	if pos, err := parse(fs, args); err != nil {
@@ -46,7 +47,7 @@ func cmdEvalQuestions(ctx context.Context, args []string, stdout, stderr io.Writ
 		}
 		defer os.RemoveAll(dir)
 	}
-	a, err := openApp(ctx, appOptions{common: commonFlags{data: dir}, tune: &tune})
+	a, err := openApp(ctx, appOptions{common: commonFlags{data: dir, emb: embedderFlags{kind: tune.embedder}}, tune: &tune})
 	if err != nil {
 		return err
 	}
@@ -56,12 +57,17 @@ func cmdEvalQuestions(ctx context.Context, args []string, stdout, stderr io.Writ
 			return err
 		}
 	}
-	if err := a.loadIndex(ctx); err != nil {
+	if err := a.col.LoadIndex(ctx); err != nil {
 		return err
 	}
+	if *dump != "" {
+		return dumpQuestions(ctx, a, qs, *dump)
+	}
 	res, err := eval.Questions(ctx, qs, func(ctx context.Context, q string) (*grounded.Answer, error) {
-		return a.answers.Ask(ctx, q, 0)
-	}, a.index.Search, eval.QuestionsOptions{Limit: *limit, Half: *half})
+		return a.col.Ask(ctx, grounded.AskRequest{Question: q})
+	}, func(ctx context.Context, q string, k int) ([]grounded.Hit, error) {
+		return a.col.Search(ctx, grounded.SearchRequest{Query: q, K: k})
+	}, eval.QuestionsOptions{Limit: *limit, Half: *half})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/answer/support"
 	"github.com/groundedhq/grounded/internal/textproc"
+	"github.com/groundedhq/grounded/internal/wordvec"
 	"github.com/groundedhq/grounded/provider"
 	"github.com/groundedhq/grounded/retrieval"
 )
@@ -35,6 +36,8 @@ func (e embedderFlags) build(ctx context.Context, an *textproc.Analyzer) (ground
 	switch e.kind {
 	case "", "hash":
 		return retrieval.HashEmbedder(384, an), nil
+	case "glove":
+		return retrieval.WordVecEmbedder(wordvec.Default()), nil
 	case "openai", "ollama":
 		key := e.key
 		if key == "" && e.kind == "openai" {

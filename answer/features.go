@@ -1,0 +1,251 @@
+package answer
+
+import (
+	"context"
+	"math"
+	"strings"
+
+	"github.com/groundedhq/grounded"
+	"github.com/groundedhq/grounded/internal/textproc"
+	"github.com/groundedhq/grounded/internal/wordvec"
+)
+
+// Evidence features of a candidate sentence, in the order of
+// Candidate.Features and of the model's weights (model.go).
+const (
+	fLex      = iota // idf-weighted share of question terms in the sentence (exact 1, shared prefix 0.7, heading 0.5)
+	fSoft            // the same with word-vector similarity standing in for missing terms
+	fWindow          // lexical coverage of the sentence with its neighbours and heading
+	fHeading         // lexical coverage of the passage's heading (title and section path)
+	fPassage         // lexical coverage of the whole passage and heading
+	fDense           // cosine of the SIF word-vector averages of question and sentence
+	fRank            // 1/(passage rank)
+	fLexRel          // the passage's BM25 score over the best passage's
+	fType            // the sentence holds an answer of the asked type (when, how many, who, where)
+	fNames           // the question's names and numbers are in the sentence's window
+	fNegation        // no negation or antonym conflict with the question
+	fBigram          // share of the question's adjacent term pairs adjacent in the sentence
+	fRare            // the question's rarest term is in the sentence's window
+	fFirst           // the sentence opens its passage
+	fLength          // log(1 + words in the sentence)
+	fQTerms          // log(1 + distinct question terms)
+	numFeatures
+)
+
+// featureNames are the features' names in dumps and in the training script.
+var featureNames = [numFeatures]string{"lex", "soft", "window", "heading", "passage", "dense", "rank", "lexrel", "type", "names", "negation", "bigram", "rare", "first", "length", "qterms"}
+
+// FeatureNames returns the names of Candidate.Features, in order.
+func FeatureNames() []string { return featureNames[:] }
+
+// Candidate is a sentence of a retrieved passage weighed as (part of) an
+// answer, with its evidence features.
+type Candidate struct {
+	Hit        int    // index of its passage in the hits
+	Start, End int    // byte offsets in the document's text
+	Text       string // the sentence, exactly as in the document
+	Features   [numFeatures]float64
+	// Score is the model's probability that the sentence answers the question.
+	Score float64
+	// sentence index in the passage's sentences
+	si int
+}
+
+// qword is a content word of the question with its index term and weight.
+type qword struct {
+	term string
+	idf  float64
+	vec  []float32 // nil when the table lacks the word
+}
+
+// evidence holds what the features of one question need.
+type evidence struct {
+	an      *textproc.Analyzer
+	vecs    *wordvec.Table
+	q       question
+	terms   []string           // distinct question terms
+	weight  map[string]float64 // idf of each term
+	total   float64
+	words   []qword // question words with vectors, for soft matching
+	qvec    []float32
+	rare    string // the question's rarest term
+	maxLex  float64
+	simMemo map[string]float32
+}
+
+func (s *Service) newEvidence(question string, qTerms []string, hits []grounded.Hit) *evidence {
+	e := &evidence{an: s.an, vecs: s.vecs, q: analyzeQuestion(question), terms: qTerms, weight: map[string]float64{}}
+	best := -1.0
+	for _, t := range qTerms {
+		w := s.search.IDF(t)
+		e.weight[t] = w
+		e.total += w
+		if w > best {
+			best, e.rare = w, t
+		}
+	}
+	seen := map[string]bool{}
+	for _, sp := range textproc.Words(question) {
+		w := strings.ToLower(question[sp.Start:sp.End])
+		t := s.an.Term(w)
+		if t == "" || seen[w] || e.weight[t] == 0 {
+			continue
+		}
+		seen[w] = true
+		e.words = append(e.words, qword{term: t, idf: e.weight[t], vec: e.vecs.Vector(w)})
+	}
+	e.qvec = e.vecs.Embed(question, nil)
+	for _, h := range hits {
+		e.maxLex = max(e.maxLex, h.LexicalScore)
+	}
+	return e
+}
+
+// coverage is the idf-weighted share of question terms in terms (exact, or
+// a shared prefix at prefixWeight), with heading terms at half weight.
+func (e *evidence) coverage(terms, heading map[string]bool) float64 {
+	if e.total == 0 {
+		return 0
+	}
+	prefixes := map[string]bool{}
+	for t := range terms {
+		if len(t) >= prefixLen {
+			prefixes[t[:prefixLen]] = true
+		}
+	}
+	var cov float64
+	for _, t := range e.terms {
+		switch {
+		case terms[t]:
+			cov += e.weight[t]
+		case len(t) >= prefixLen && prefixes[t[:prefixLen]]:
+			cov += e.weight[t] * prefixWeight
+		case heading[t]:
+			cov += e.weight[t] / 2
+		}
+	}
+	return cov / e.total
+}
+
+// soft is coverage where a question word the sentence lacks counts the
+// best cosine similarity (clipped at 0) between it and the sentence's words.
+func (e *evidence) soft(text string, terms map[string]bool) float64 {
+	if e.total == 0 {
+		return 0
+	}
+	var svecs [][]float32
+	for _, sp := range textproc.Words(text) {
+		w := strings.ToLower(text[sp.Start:sp.End])
+		if textproc.IsStopWord(w) {
+			continue
+		}
+		if v := e.vecs.Vector(w); v != nil {
+			svecs = append(svecs, v)
+		}
+	}
+	var cov, total float64
+	for _, qw := range e.words {
+		total += qw.idf
+		if terms[qw.term] {
+			cov += qw.idf
+			continue
+		}
+		if qw.vec == nil {
+			continue
+		}
+		var best float32
+		for _, v := range svecs {
+			best = max(best, wordvec.Dot(qw.vec, v))
+		}
+		cov += qw.idf * float64(best)
+	}
+	if total == 0 {
+		return 0
+	}
+	return cov / total
+}
+
+// candidates lists the sentences of hits worth weighing, with features.
+func (e *evidence) candidates(hits []grounded.Hit) []Candidate {
+	var out []Candidate
+	var svec []float32
+	for hi, h := range hits {
+		heading := textproc.Set(e.an.Terms(h.Heading()))
+		last := h.Section
+		if i := strings.LastIndex(last, " > "); i >= 0 {
+			last = last[i+3:]
+		}
+		sents := textproc.Sentences(h.Text, 0, len(h.Text))
+		sentTerms := make([]map[string]bool, len(sents))
+		passage := map[string]bool{}
+		for si, sent := range sents {
+			sentTerms[si] = textproc.Set(e.an.Terms(h.Text[sent.Start:sent.End]))
+			for t := range sentTerms[si] {
+				passage[t] = true
+			}
+		}
+		headCov := e.coverage(heading, nil)
+		passCov := e.coverage(passage, heading)
+		lexRel := 0.0
+		if e.maxLex > 0 {
+			lexRel = h.LexicalScore / e.maxLex
+		}
+		first := true
+		for si, sent := range sents {
+			text := h.Text[sent.Start:sent.End]
+			if sent.Heading || text == last || len(textproc.Words(text)) < 4 {
+				continue
+			}
+			terms := sentTerms[si]
+			window := map[string]bool{}
+			for j := max(si-1, 0); j <= min(si+1, len(sents)-1); j++ {
+				for t := range sentTerms[j] {
+					window[t] = true
+				}
+			}
+			c := Candidate{Hit: hi, Start: h.Start + sent.Start, End: h.Start + sent.End, Text: text, si: si}
+			f := &c.Features
+			f[fLex] = e.coverage(terms, heading)
+			f[fSoft] = e.soft(text, terms)
+			f[fWindow] = e.coverage(window, heading)
+			f[fHeading] = headCov
+			f[fPassage] = passCov
+			svec = e.vecs.Embed(text, svec)
+			f[fDense] = float64(wordvec.Dot(e.qvec, svec))
+			f[fRank] = 1 / float64(hi+1)
+			f[fLexRel] = lexRel
+			f[fType] = b2f(hasAnswerOfType(e.q, text))
+			f[fNames] = b2f(!namesMissing(e.q, h, sents, si))
+			f[fNegation] = b2f(!(e.q.negated && !isNegated(text)) && !antonymConflict(e.q, lowerWords(text)))
+			f[fBigram] = bigramShare(e.terms, e.an.Terms(text))
+			f[fRare] = b2f(window[e.rare] || heading[e.rare])
+			f[fFirst] = b2f(first)
+			f[fLength] = math.Log1p(float64(len(textproc.Words(text))))
+			f[fQTerms] = math.Log1p(float64(len(e.terms)))
+			first = false
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Candidates retrieves the passages for req.Question and returns them with
+// every sentence the answerer weighs and its features: what evaluations
+// dump to fit and check the answer model. The caller has checked req.
+func (s *Service) Candidates(ctx context.Context, req grounded.AskRequest) ([]grounded.Hit, []Candidate, error) {
+	question := req.Question
+	hits, err := s.search.Search(ctx, question, s.k(req.K), req.Where)
+	if err != nil {
+		return nil, nil, err
+	}
+	qTerms := textproc.Unique(s.an.Terms(question))
+	e := s.newEvidence(question, qTerms, hits)
+	return hits, e.candidates(hits), nil
+}
