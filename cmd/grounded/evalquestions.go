@@ -53,7 +53,7 @@ func cmdEvalQuestions(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	defer a.Close()
 	if temp {
-		if _, err := a.col.Ingest(ctx, []string{*docs}, reportFailures(stderr)); err != nil {
+		if _, err := a.col.Ingest(ctx, []string{*docs}, report(io.Discard, stderr)); err != nil {
 			return err
 		}
 	}
