@@ -16,6 +16,10 @@ type AskRequest struct {
 	K int `json:"k"`
 	// Where restricts the passages answered from (see Filter); nil: all.
 	Where Filter `json:"where"`
+	// MinConfidence, when set, is the confidence (0 to 1) below which the
+	// answer abstains; nil means the collection's default. 0 always
+	// answers when any passage shares a word with the question.
+	MinConfidence *float64 `json:"min_confidence,omitempty"`
 	// Emit, when set, receives each answer sentence as soon as it has
 	// passed its support check (the extractive answerer's sentences all
 	// arrive at the end). An error from it stops the answer with that error.
@@ -34,8 +38,14 @@ type SearchRequest struct {
 	Where Filter `json:"where"`
 }
 
-// Check returns an EINVALID error for a blank question or K out of range.
-func (r AskRequest) Check() error { return check("question", r.Question, r.K) }
+// Check returns an EINVALID error for a blank question, K out of range or
+// MinConfidence outside [0, 1].
+func (r AskRequest) Check() error {
+	if m := r.MinConfidence; m != nil && !(*m >= 0 && *m <= 1) {
+		return Errorf(EINVALID, "min_confidence must be between 0 and 1")
+	}
+	return check("question", r.Question, r.K)
+}
 
 // Check returns an EINVALID error for a blank query or K out of range.
 func (r SearchRequest) Check() error { return check("query", r.Query, r.K) }

@@ -5,6 +5,7 @@
 package answer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,48 +32,22 @@ type Searcher interface {
 
 // Config tunes the extractive answerer. Zero fields take the defaults.
 type Config struct {
-	// MinCoverage is the share of the question's idf-weighted content terms
-	// that the best sentence must contain, or the answer abstains with
-	// weak_evidence. A term counts fully when the sentence has it, 0.7 when
-	// a sentence term shares its first five letters ("privacy", "private"),
-	// and half when only the section heading has it. Default 0.56.
-	//
-	// Chosen on the tune half of the SQuAD 2.0 file (even-numbered articles;
-	// grounded eval qa --half tune), maximizing the smaller of answer_recall
-	// and grounded_accuracy over MinCoverage 0.51-0.63, prefix weight 0.5,
-	// 0.7, 1, ContextShare 0.2, 0.3, 0.5 and the name window (whole passage,
-	// sentence, sentence with neighbours); tune-half answer_recall /
-	// grounded_accuracy with the chosen rest:
-	//
-	//	0.53   0.6203 / 0.5824
-	//	0.55   0.6052 / 0.5906
-	//	0.56   0.5961 / 0.5945   <- default
-	//	0.57   0.5862 / 0.5962
-	//
-	// The confirm half (odd-numbered articles, not used to choose) scores
-	// 0.6645 / 0.6175, the whole file 0.6290 / 0.6047. 0.5 let "What is the
-	// capital of ..." style questions through on the default corpus.
-	MinCoverage float64
-	// MaxSentences caps the answer's length. Default 3.
+	// MinConfidence is the confidence below which an answer abstains
+	// unless the request sets its own (AskRequest.MinConfidence). Default
+	// DefaultMinConfidence.
+	MinConfidence float64
+	// MaxSentences caps the answer's length in sentences. Default 3.
 	MaxSentences int
-	// ContextShare: a further sentence of the best sentence's own passage
-	// joins the answer when it covers at least this share of what the best
-	// covers (context for a fact split over sentences: "Tesla moved to
-	// Paris. There he ..."); sentences of other passages must pass every
-	// check and cover 0.75 of it. Default 0.2 (see MinCoverage).
-	ContextShare float64
+	// MaxAnswerBytes caps the length of the answer's quotes; the anchor
+	// sentence is always quoted whole, its neighbours only within the
+	// budget. Default 900.
+	MaxAnswerBytes int
 	// K is the number of passages retrieved when a request gives none. Default 5.
 	K int
 
 	// Model, when set, answers through the grounding protocol (generate.go)
 	// instead of the extractive answerer.
 	Model *grounding.Model
-	// NoTypeCheck, NoNameCheck and NoNegationCheck turn off the question
-	// checks (for ablation in evaluations); see Ask.
-	NoTypeCheck     bool
-	NoNameCheck     bool
-	NoNegationCheck bool
-
 	// Vectors are the word vectors of soft matching. Default: the table
 	// built into the binary (package wordvec).
 	Vectors *wordvec.Table
@@ -88,11 +63,11 @@ type Service struct {
 
 // New returns a Service.
 func New(s Searcher, an *textproc.Analyzer, cfg Config) *Service {
-	if cfg.MinCoverage <= 0 {
-		cfg.MinCoverage = 0.56
+	if cfg.MinConfidence <= 0 {
+		cfg.MinConfidence = DefaultMinConfidence
 	}
-	if cfg.ContextShare <= 0 {
-		cfg.ContextShare = 0.2
+	if cfg.MaxAnswerBytes <= 0 {
+		cfg.MaxAnswerBytes = 900
 	}
 	if cfg.MaxSentences <= 0 {
 		cfg.MaxSentences = 3
@@ -115,7 +90,7 @@ func New(s Searcher, an *textproc.Analyzer, cfg Config) *Service {
 // the window a pronoun in the sentence can point back into. On the SQuAD
 // tune half this window beat the whole passage (entity swaps name something
 // the passage mentions elsewhere) and the sentence alone (which loses
-// "He ..." sentences): see MinCoverage.
+// "He ..." sentences).
 func namesMissing(q question, h grounded.Hit, sents []textproc.Sentence, si int) bool {
 	if len(q.names) == 0 {
 		return false
@@ -126,8 +101,8 @@ func namesMissing(q question, h grounded.Hit, sents []textproc.Sentence, si int)
 
 // A question term that a sentence lacks counts prefixWeight when a sentence
 // term shares its first prefixLen letters: a cheap stand-in for the
-// derivations Snowball stems apart ("privaci"/"privat"). Chosen with
-// MinCoverage on the SQuAD tune half.
+// derivations Snowball stems apart ("privaci"/"privat"), chosen on the
+// SQuAD tune half.
 const (
 	prefixLen    = 5
 	prefixWeight = 0.7
@@ -147,24 +122,16 @@ func (s *Service) Search(ctx context.Context, req grounded.SearchRequest) ([]gro
 	return s.search.Search(ctx, req.Query, s.k(req.K), req.Where)
 }
 
-// candidate is one sentence of a retrieved passage.
-type candidate struct {
-	hit      int // index in hits
-	start    int // byte offsets in the document text
-	end      int
-	terms    map[string]bool
-	coverage float64
-	score    float64
-	// fails names the first question check the sentence fails, or "".
-	fails string
-}
-
 // Ask answers req.Question from the req.K best passages that pass
 // req.Where, handing each sentence to req.Emit (when set) as soon as it is
 // ready. The caller has checked req (grounded.AskRequest.Check). An
 // abstention is an answer, not an error.
 func (s *Service) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.Answer, error) {
 	question, emit := req.Question, req.Emit
+	minConf := s.cfg.MinConfidence
+	if req.MinConfidence != nil {
+		minConf = *req.MinConfidence
+	}
 	qTerms := textproc.Unique(s.an.Terms(question))
 	if len(qTerms) == 0 {
 		return abstained(question, GeneratorExtractive, grounded.ReasonNoEvidence), nil
@@ -200,7 +167,7 @@ func (s *Service) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.A
 			return timing(ans), err
 		}
 		// The model failed after its retries: answer extractively, and say so.
-		ans = s.extractive(question, qTerms, hits)
+		ans = s.extractive(question, qTerms, hits, minConf)
 		ans.FallbackReason = err.Error()
 		if emitted > 0 {
 			// Checked sentences are already out, citing the prompt's passage
@@ -211,7 +178,7 @@ func (s *Service) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.A
 			return timing(ans), nil
 		}
 	} else {
-		ans = s.extractive(question, qTerms, hits)
+		ans = s.extractive(question, qTerms, hits, minConf)
 	}
 	if emit != nil && !ans.Abstained {
 		for _, c := range ans.Citations {
@@ -233,163 +200,218 @@ func abstained(question, generator, reason string) *grounded.Answer {
 	return &grounded.Answer{Question: question, Generator: generator, Abstained: true, Reason: reason, Citations: []grounded.Citation{}}
 }
 
-// extractive answers with sentences quoted from hits.
-func (s *Service) extractive(question string, qTerms []string, hits []grounded.Hit) *grounded.Answer {
+// extractive answers with sentences quoted from hits: the best candidate
+// (model.go) anchors the answer, and its neighbours in its passage (context
+// a fact is often split over) follow it within the length budget. The
+// answer abstains when its confidence is below minConf; the reason names
+// the question check the anchor fails, if any.
+func (s *Service) extractive(question string, qTerms []string, hits []grounded.Hit, minConf float64) *grounded.Answer {
 	ans := &grounded.Answer{Question: question, Generator: GeneratorExtractive, Citations: []grounded.Citation{}}
-	abstain := func(reason string) *grounded.Answer {
-		ans.Abstained, ans.Reason = true, reason
+	hits = distinct(hits)
+	e := s.newEvidence(question, qTerms, hits)
+	cands := e.candidates(hits)
+	if len(cands) == 0 {
+		ans.Abstained, ans.Reason = true, grounded.ReasonWeakEvidence
 		return ans
 	}
-	weight := map[string]float64{}
-	var total float64
-	for _, t := range qTerms {
-		weight[t] = s.search.IDF(t)
-		total += weight[t]
-	}
-	qa := analyzeQuestion(question)
-	var cands []candidate
-	for hi, h := range hits {
-		heading := textproc.Set(s.an.Terms(h.Heading()))
-		last := h.Section
-		if i := strings.LastIndex(last, " > "); i >= 0 {
-			last = last[i+3:]
-		}
-		sents := textproc.Sentences(h.Text, 0, len(h.Text))
-		for si, sent := range sents {
-			text := h.Text[sent.Start:sent.End]
-			if sent.Heading || text == last || len(textproc.Words(text)) < 4 {
-				continue
-			}
-			terms := textproc.Set(s.an.Terms(text))
-			prefixes := map[string]bool{}
-			for t := range terms {
-				if len(t) >= prefixLen {
-					prefixes[t[:prefixLen]] = true
-				}
-			}
-			var cov float64
-			for _, t := range qTerms {
-				switch {
-				case terms[t]:
-					cov += weight[t]
-				case len(t) >= prefixLen && prefixes[t[:prefixLen]]:
-					cov += weight[t] * prefixWeight
-				case heading[t]:
-					cov += weight[t] / 2
-				}
-			}
-			cov /= total
-			c := candidate{
-				hit: hi, start: h.Start + sent.Start, end: h.Start + sent.End,
-				terms: terms, coverage: cov,
-				// Coverage decides; passage rank and adjacency of question terms break ties.
-				score: cov + 0.05/float64(hi+1) + 0.05*bigramShare(qTerms, s.an.Terms(text)),
-			}
-			switch {
-			case cov < s.cfg.MinCoverage:
-				c.fails = grounded.ReasonWeakEvidence
-			case !s.cfg.NoNameCheck && namesMissing(qa, h, sents, si):
-				c.fails = grounded.ReasonNameMismatch
-			case !s.cfg.NoTypeCheck && !hasAnswerOfType(qa, text):
-				c.fails = grounded.ReasonNoAnswerType
-			case !s.cfg.NoNegationCheck && qa.negated && !isNegated(text):
-				c.fails = grounded.ReasonNegation
-			case !s.cfg.NoNegationCheck && antonymConflict(qa, lowerWords(text)):
-				c.fails = grounded.ReasonNegation
-			}
-			cands = append(cands, c)
+	best := -1
+	for i := range cands {
+		c := &cands[i]
+		c.Score = selectionScore(&c.Features)
+		if best < 0 || passesChecks(&c.Features) && (!passesChecks(&cands[best].Features) || c.Score > cands[best].Score) ||
+			!passesChecks(&cands[best].Features) && c.Score > cands[best].Score {
+			best = i
 		}
 	}
-	if len(cands) == 0 {
-		return abstain(grounded.ReasonWeakEvidence)
+	anchor := cands[best]
+	ans.Confidence = round3(confidenceOf(&anchor.Features))
+	if ans.Confidence < minConf || !passesChecks(&anchor.Features) || anchor.Features[fLex] < minCoverage {
+		ans.Abstained, ans.Reason = true, abstainReason(&anchor.Features)
+		return ans
 	}
-	slices.SortStableFunc(cands, func(a, b candidate) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return 0
-	})
-	// The answer starts from the best sentence that passes every check; when
-	// none does, the abstention names the check the best sentence failed.
-	bi := slices.IndexFunc(cands, func(c candidate) bool { return c.fails == "" })
-	if bi < 0 {
-		return abstain(cands[0].fails)
-	}
-	best := cands[bi]
-	picked := []candidate{best}
-	for _, c := range cands[bi+1:] {
-		if len(picked) == s.cfg.MaxSentences {
-			break
-		}
-		switch {
-		case c.hit == best.hit && c.coverage >= s.cfg.ContextShare*best.coverage:
-			// context from the best sentence's passage
-		case c.coverage < max(s.cfg.MinCoverage, 0.75*best.coverage) || c.fails != "":
-			continue
-		}
-		redundant := false
-		for _, p := range picked {
-			if (p.hit == c.hit && p.start == c.start) || jaccard(p.terms, c.terms) > 0.5 ||
-				(hits[p.hit].DocID == hits[c.hit].DocID && p.start < c.end && c.start < p.end) {
-				redundant = true
-				break
-			}
-		}
-		if !redundant {
-			picked = append(picked, c)
-		}
-	}
-	// Read passage by passage, the best sentence's passage first (picked is
-	// in order of score, so a passage's first appearance ranks it), and in
-	// document order within a passage.
-	rank := map[int]int{}
-	for i, c := range picked {
-		if _, ok := rank[c.hit]; !ok {
-			rank[c.hit] = i
-		}
-	}
-	slices.SortFunc(picked, func(a, b candidate) int {
-		if a.hit != b.hit {
-			return rank[a.hit] - rank[b.hit]
-		}
-		return a.start - b.start
-	})
+	picked := s.compose(cands, best)
 	var text strings.Builder
 	for i, c := range picked {
-		h := hits[c.hit]
-		quote := h.Text[c.start-h.Start : c.end-h.Start]
+		h := hits[c.Hit]
 		n := i + 1
-		ans.Citations = append(ans.Citations, grounding.Cite(n, h.Chunk, quote, c.start, grounding.Round3(c.coverage)))
+		ans.Citations = append(ans.Citations, grounding.Cite(n, h.Chunk, c.Text, c.Start, round3(c.Features[fLex])))
 		if i > 0 {
 			text.WriteByte(' ')
 		}
-		fmt.Fprintf(&text, "%s [%d]", strings.Join(strings.Fields(quote), " "), n)
+		fmt.Fprintf(&text, "%s [%d]", strings.Join(strings.Fields(c.Text), " "), n)
 	}
 	ans.Answer = text.String()
 	return ans
 }
 
-func jaccard(a, b map[string]bool) float64 {
-	if len(a) == 0 && len(b) == 0 {
-		return 1
-	}
-	inter := 0
-	for t := range a {
-		if b[t] {
-			inter++
+// compose picks the answer's sentences: the anchor cands[best], then, by
+// selection score, sentences of the anchor's passage that give context
+// (continues), and sentences of other passages that pass the question
+// checks and cover nearly as much (0.75 of the anchor, and weakCoverage),
+// up to MaxSentences and MaxAnswerBytes, no two saying the same. It returns
+// them passage by passage, the anchor's passage first, in document order
+// within a passage.
+func (s *Service) compose(cands []Candidate, best int) []Candidate {
+	anchor := cands[best]
+	order := make([]int, 0, len(cands))
+	for i := range cands {
+		if i != best {
+			order = append(order, i)
 		}
 	}
-	return float64(inter) / float64(len(a)+len(b)-inter)
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(cands[b].Score, cands[a].Score) })
+	picked := []Candidate{anchor}
+	budget := s.cfg.MaxAnswerBytes - len(anchor.Text)
+	for _, i := range order {
+		c := cands[i]
+		if len(picked) == s.cfg.MaxSentences {
+			break
+		}
+		if len(c.Text) > budget {
+			continue
+		}
+		if c.Hit == anchor.Hit {
+			if !continues(anchor, c) {
+				continue
+			}
+		} else if !passesChecks(&c.Features) || c.Features[fLex] < max(weakCoverage, 0.75*anchor.Features[fLex]) {
+			continue
+		}
+		if slices.ContainsFunc(picked, func(p Candidate) bool { return sameSaying(p, c) }) {
+			continue
+		}
+		picked = append(picked, c)
+		budget -= len(c.Text)
+	}
+	slices.SortStableFunc(picked, func(a, b Candidate) int {
+		if a.Hit != b.Hit {
+			if a.Hit == anchor.Hit {
+				return -1
+			}
+			if b.Hit == anchor.Hit {
+				return 1
+			}
+			return a.Hit - b.Hit
+		}
+		return a.Start - b.Start
+	})
+	return picked
+}
+
+// sameSaying reports whether two sentences say the same: the same words
+// for the most part (the same sentence in two copies of a document).
+func sameSaying(a, b Candidate) bool {
+	sa, sb := shingles(a.Text), shingles(b.Text)
+	n := 0
+	for g := range sa {
+		if sb[g] {
+			n++
+		}
+	}
+	return len(sa) > 0 && len(sb) > 0 && float64(n) > 0.5*float64(min(len(sa), len(sb)))
+}
+
+// continues reports whether sentence n of the anchor a's passage belongs
+// in the answer: it covers at least a fifth of what the anchor covers of
+// the question, or it is the next sentence and continues the anchor (the
+// anchor introduces it with a colon, or it opens with a word that points
+// back: "This", "It", ...).
+func continues(a, n Candidate) bool {
+	if n.Features[fLex] >= 0.2*a.Features[fLex] && n.Features[fLex] > 0 {
+		return true
+	}
+	if n.si == a.si+1 {
+		if strings.HasSuffix(strings.TrimSpace(a.Text), ":") {
+			return true
+		}
+		first, _, _ := strings.Cut(strings.TrimSpace(n.Text), " ")
+		return pointsBack[strings.ToLower(strings.Trim(first, ",;:"))]
+	}
+	return false
+}
+
+// pointsBack are sentence openers that refer to the sentence before.
+var pointsBack = map[string]bool{"this": true, "that": true, "these": true, "those": true, "it": true, "its": true,
+	"they": true, "their": true, "he": true, "she": true, "his": true, "her": true, "such": true, "there": true,
+	"however": true, "instead": true, "otherwise": true, "then": true, "so": true, "thus": true, "therefore": true}
+
+// abstainReason names the question check the anchor sentence failed, or
+// weak_evidence when it failed none and its evidence was simply too weak.
+func abstainReason(f *[numFeatures]float64) string {
+	switch {
+	case f[fLex] < weakCoverage:
+		return grounded.ReasonWeakEvidence
+	case f[fNames] == 0:
+		return grounded.ReasonNameMismatch
+	case f[fType] == 0:
+		return grounded.ReasonNoAnswerType
+	case f[fNegation] == 0:
+		return grounded.ReasonNegation
+	}
+	return grounded.ReasonWeakEvidence
+}
+
+// minCoverage is the evidence floor: an anchor sentence that covers less
+// of the question's weighted terms abstains whatever its confidence.
+// Measured on the development sets at the default confidence: a floor of
+// 0.4 costs ... (README).
+const minCoverage = 0.4
+
+// weakCoverage: an anchor that covers less of the question than this
+// abstains for weak evidence whatever check it also fails.
+const weakCoverage = 0.5
+
+func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
+
+// distinct drops passages that repeat a better-ranked one: copies of a page
+// in two formats (an HTML page and its reST source), mirrored documents. A
+// passage is a repeat when most of its word 3-grams (over 60% of the
+// smaller set) occur in a passage ranked above it.
+func distinct(hits []grounded.Hit) []grounded.Hit {
+	out := hits[:0:0]
+	var kept []map[[3]string]bool
+	for _, h := range hits {
+		sh := shingles(h.Text)
+		repeat := false
+		for _, k := range kept {
+			n := 0
+			for g := range sh {
+				if k[g] {
+					n++
+				}
+			}
+			if len(sh) > 0 && float64(n) > 0.6*float64(min(len(sh), len(k))) {
+				repeat = true
+				break
+			}
+		}
+		if !repeat {
+			out = append(out, h)
+			kept = append(kept, sh)
+		}
+	}
+	return out
+}
+
+// shingles are the lower-cased word 3-grams of text.
+func shingles(text string) map[[3]string]bool {
+	ws := textproc.Words(text)
+	out := make(map[[3]string]bool, len(ws))
+	var prev [3]string
+	for i, sp := range ws {
+		prev[0], prev[1], prev[2] = prev[1], prev[2], strings.ToLower(text[sp.Start:sp.End])
+		if i >= 2 {
+			out[prev] = true
+		}
+	}
+	return out
 }
 
 // bigramShare is the share of the question's adjacent term pairs that also
 // stand next to each other in the sentence.
 func bigramShare(q, sent []string) float64 {
 	if len(q) < 2 {
-		return 0
+		return 1 // no pair to miss
 	}
 	pairs := map[[2]string]bool{}
 	for i := 1; i < len(sent); i++ {

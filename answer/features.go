@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strings"
+	"unicode"
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/internal/textproc"
@@ -29,11 +30,15 @@ const (
 	fFirst           // the sentence opens its passage
 	fLength          // log(1 + words in the sentence)
 	fQTerms          // log(1 + distinct question terms)
+	fUnseen          // idf-weighted share of question terms in none of the retrieved passages
+	fMissMax         // idf of the rarest question term missing from the window, over the rarest term's
+	fAdvice          // the sentence advises (use, should, instead, ...) and the question asks what to do
+	fCode            // share of the sentence's bytes that are neither letters nor spaces (code, tables)
 	numFeatures
 )
 
 // featureNames are the features' names in dumps and in the training script.
-var featureNames = [numFeatures]string{"lex", "soft", "window", "heading", "passage", "dense", "rank", "lexrel", "type", "names", "negation", "bigram", "rare", "first", "length", "qterms"}
+var featureNames = [numFeatures]string{"lex", "soft", "window", "heading", "passage", "dense", "rank", "lexrel", "type", "names", "negation", "bigram", "rare", "first", "length", "qterms", "unseen", "missmax", "advice", "code"}
 
 // FeatureNames returns the names of Candidate.Features, in order.
 func FeatureNames() []string { return featureNames[:] }
@@ -60,17 +65,17 @@ type qword struct {
 
 // evidence holds what the features of one question need.
 type evidence struct {
-	an      *textproc.Analyzer
-	vecs    *wordvec.Table
-	q       question
-	terms   []string           // distinct question terms
-	weight  map[string]float64 // idf of each term
-	total   float64
-	words   []qword // question words with vectors, for soft matching
-	qvec    []float32
-	rare    string // the question's rarest term
-	maxLex  float64
-	simMemo map[string]float32
+	an     *textproc.Analyzer
+	vecs   *wordvec.Table
+	q      question
+	terms  []string           // distinct question terms
+	weight map[string]float64 // idf of each term
+	total  float64
+	words  []qword // question words with vectors, for soft matching
+	qvec   []float32
+	rare   string // the question's rarest term
+	maxLex float64
+	unseen float64 // see fUnseen
 }
 
 func (s *Service) newEvidence(question string, qTerms []string, hits []grounded.Hit) *evidence {
@@ -95,8 +100,19 @@ func (s *Service) newEvidence(question string, qTerms []string, hits []grounded.
 		e.words = append(e.words, qword{term: t, idf: e.weight[t], vec: e.vecs.Vector(w)})
 	}
 	e.qvec = e.vecs.Embed(question, nil)
+	seenTerms := map[string]bool{}
 	for _, h := range hits {
 		e.maxLex = max(e.maxLex, h.LexicalScore)
+		for _, t := range s.an.Terms(h.Heading() + "\n" + h.Text) {
+			seenTerms[t] = true
+		}
+	}
+	if e.total > 0 {
+		for _, t := range qTerms {
+			if !seenTerms[t] {
+				e.unseen += e.weight[t] / e.total
+			}
+		}
 	}
 	return e
 }
@@ -125,6 +141,22 @@ func (e *evidence) coverage(terms, heading map[string]bool) float64 {
 		}
 	}
 	return cov / e.total
+}
+
+// missMax is the idf of the rarest question term that neither terms nor
+// heading has, over the idf of the rarest question term; 0 when none is
+// missing.
+func (e *evidence) missMax(terms, heading map[string]bool) float64 {
+	if e.rare == "" || e.weight[e.rare] == 0 {
+		return 0
+	}
+	var m float64
+	for _, t := range e.terms {
+		if !terms[t] && !heading[t] {
+			m = max(m, e.weight[t])
+		}
+	}
+	return m / e.weight[e.rare]
 }
 
 // soft is coverage where a question word the sentence lacks counts the
@@ -187,8 +219,11 @@ func (e *evidence) candidates(hits []grounded.Hit) []Candidate {
 		headCov := e.coverage(heading, nil)
 		passCov := e.coverage(passage, heading)
 		lexRel := 0.0
-		if e.maxLex > 0 {
+		switch {
+		case e.maxLex > 0:
 			lexRel = h.LexicalScore / e.maxLex
+		case h.LexicalRank > 0:
+			lexRel = 1 // a searcher that ranks without scores
 		}
 		first := true
 		for si, sent := range sents {
@@ -222,6 +257,10 @@ func (e *evidence) candidates(hits []grounded.Hit) []Candidate {
 			f[fFirst] = b2f(first)
 			f[fLength] = math.Log1p(float64(len(textproc.Words(text))))
 			f[fQTerms] = math.Log1p(float64(len(e.terms)))
+			f[fUnseen] = e.unseen
+			f[fMissMax] = e.missMax(window, heading)
+			f[fAdvice] = b2f(e.q.howTo && advises(text))
+			f[fCode] = codeShare(text)
 			first = false
 			out = append(out, c)
 		}
@@ -245,7 +284,37 @@ func (s *Service) Candidates(ctx context.Context, req grounded.AskRequest) ([]gr
 	if err != nil {
 		return nil, nil, err
 	}
+	hits = distinct(hits)
 	qTerms := textproc.Unique(s.an.Terms(question))
 	e := s.newEvidence(question, qTerms, hits)
 	return hits, e.candidates(hits), nil
+}
+
+// adviceWords mark a sentence that tells the reader what to do.
+var adviceWords = map[string]bool{"use": true, "should": true, "must": true, "need": true, "needs": true, "instead": true,
+	"recommended": true, "recommend": true, "avoid": true, "set": true, "call": true, "pass": true, "prefer": true, "consider": true}
+
+// advises reports whether a sentence holds an advice word.
+func advises(text string) bool {
+	for _, sp := range textproc.Words(text) {
+		if adviceWords[strings.ToLower(text[sp.Start:sp.End])] {
+			return true
+		}
+	}
+	return false
+}
+
+// codeShare is the share of text's bytes that are neither letters nor
+// white space.
+func codeShare(text string) float64 {
+	if text == "" {
+		return 0
+	}
+	n := 0
+	for _, r := range text {
+		if !unicode.IsLetter(r) && !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return float64(n) / float64(len([]rune(text)))
 }

@@ -27,7 +27,12 @@ type question struct {
 	names   []string // lower-cased proper names, acronyms and numbers
 	negated bool
 	words   map[string]bool // lower-cased words of the question
+	// howTo: the question asks what to do ("how do I", "what should I
+	// use", "any way to", "instead", "fix", "avoid").
+	howTo bool
 }
+
+var howToCue = regexp.MustCompile(`(?i)\b(how (do|can|should|would) (i|we|you)|how to|what should|which .* should|should i|any way|is there a way|instead|best way|fix|avoid|prevent|workaround|get around|what do i|what can i)\b`)
 
 var (
 	timeHead = regexp.MustCompile(`(?i)^(when|what|which|in what|in which|during what|during which|by what|by which|from what|since what|until what)\s+(year|years|century|centuries|decade|date|month|day|time|period|era|age|season)\b`)
@@ -42,7 +47,7 @@ var negations = map[string]bool{"not": true, "never": true, "no": true, "none": 
 
 func analyzeQuestion(q string) question {
 	q = strings.TrimSpace(q)
-	out := question{words: map[string]bool{}}
+	out := question{words: map[string]bool{}, howTo: howToCue.MatchString(q)}
 	lower := strings.ToLower(q)
 	switch {
 	case timeHead.MatchString(q) || (strings.HasPrefix(lower, "when ") && !whenCondition.MatchString(lower)):

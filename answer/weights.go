@@ -2,8 +2,5 @@
 
 package answer
 
-// sentenceWeights: bias, then one weight per feature of expand (model.go).
-var sentenceWeights = [...]float64{-12.0265, -1.00954, -1.51992, 4.43682, -0.126232, -2.56164, -0.34031, 1.14228, 3.14143, 0.61996, 0.818041, 0.167199, 1.06732, 0.122655, 0.202613, 0.0302782, 1.72298, -0.429178, 3.18301, 0.474629, -0.0435501, -2.81767}
-
-// confidenceWeights: bias, then p1, p1 - p_other, log(p1 + 1e-4) and the best sentence's expanded features.
-var confidenceWeights = [...]float64{3.8579, -1.23831, 4.03506, 1.48226, -0.627882, 2.92072, -0.501633, 0.759185, -2.58733, -1.05453, -0.778861, -0.562782, 0.153165, -0.667823, 1.014, -1.34705, 0.0197044, 0.401861, -0.362034, -0.687079, -1.2254, 2.31674, 2.07889, -1.06392, 2.13768}
+// confidenceWeights: the bias, then one weight per feature of expand (model.go).
+var confidenceWeights = [numExpanded + 1]float64{-13.1787, 0.171541, 0.511921, 0, 0, 0, 1.86504, 0.58888, 3.28846, 0.732541, 0.0221915, 3.53251, 0.760826, 0.188426, 0, 0, 0, 0, 0, 0, 0, 0, 2.04902, 0, 0, 0, 0.519753}

@@ -457,13 +457,13 @@ func TestAsk(t *testing.T) {
 	}
 
 	// The wire format: exactly these keys ("reason" and the model fields are
-	// omitted when empty; invalid_citations and reattributed_citations are
-	// always there).
+	// omitted when empty; invalid_citations, reattributed_citations and
+	// confidence are always there).
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		t.Fatalf("body %s: %v", body, err)
 	}
-	if got, wantKeys := slices.Sorted(maps.Keys(raw)), []string{"abstained", "answer", "citations", "generator", "invalid_citations", "question", "reattributed_citations", "timing"}; !slices.Equal(got, wantKeys) {
+	if got, wantKeys := slices.Sorted(maps.Keys(raw)), []string{"abstained", "answer", "citations", "confidence", "generator", "invalid_citations", "question", "reattributed_citations", "timing"}; !slices.Equal(got, wantKeys) {
 		t.Errorf("answer keys = %v, want %v", got, wantKeys)
 	}
 	var cites []map[string]json.RawMessage

@@ -1,22 +1,25 @@
 #!/usr/bin/python3
-"""Fit grounded's answer model from candidate dumps.
+"""Fit grounded's answer-confidence model from candidate dumps.
 
-    grounded eval questions --questions Q.jsonl --data DIR --dump pyd.jsonl
-    grounded eval qa --squad dev-v2.0.tune.json --dump squad.jsonl
-    /usr/bin/python3 answer/train/fit.py pyd.jsonl squad.jsonl
+    grounded eval questions --questions questions.jsonl --data DIR --k 10 --dump pyd.jsonl
+    grounded eval qa --squad dev-v2.0.tune.json --k 10 --dump squad.jsonl
+    /usr/bin/python3 answer/train/fit.py pyd.jsonl squad.jsonl   # writes answer/weights.go
 
-Needs numpy (Debian: python3-numpy). Two logistic regressions, fitted on the
-tune halves only (even ids / even articles), reported on both halves:
+Needs numpy and scipy (Debian: python3-numpy, python3-scipy). Each dump line is one question with
+every candidate sentence the answerer weighed and its evidence features
+(answer/features.go). The answerer (answer/extractive.go) anchors its answer
+on the candidate that select() below picks, and quotes it with its
+neighbours; this script fits one logistic regression, on the tune halves only
+(even ids, even articles), for the probability that such an answer is right,
+and reports it on both halves of each set:
 
-1. the sentence model: P(sentence answers the question) from its evidence
-   features; a sentence is positive when it comes from an answering page
-   (pydocs) or the gold paragraph (SQuAD) and holds a required string / gold
-   answer;
-2. the confidence model: P(the answer built from the best sentence is right)
-   from the best sentence's score and its margins; an unanswerable question
-   answered is wrong.
+  - a pydocs-support answer is right when it cites an answering page and its
+    quotes hold every must_contain string (as score.py judges);
+  - a SQuAD answer is right when a gold answer is in its text (as grounded
+    eval qa judges); an answer to an unanswerable question is wrong.
 
-Prints the weights as Go source for answer/model.go.
+Each set weighs the same in the fit (SQuAD has 20x the questions), so the
+model is not fitted to one dataset's style.
 """
 import json, re, sys
 import numpy as np
@@ -33,15 +36,11 @@ def squad_norm(s):
     return " " + " ".join(s.split()) + " "
 
 SRC = re.compile(r"(?:^|/)_sources/(.+)\.rst\.txt$")
-def page_of(src):
+def page_ok(src, pages):
     m = SRC.search(src)
     if m:
         src = src[:m.start()] + "/" + m.group(1) + ".html"
-    return src
-
-def page_ok(src, pages):
-    s = page_of(src)
-    return any(s == p or s.endswith("/" + p) for p in pages)
+    return any(src == p or src.endswith("/" + p) for p in pages)
 
 def load(paths):
     qs, names = [], None
@@ -51,135 +50,111 @@ def load(paths):
                 d = json.loads(line)
                 if i == 0:
                     names = d["features"]
-                    continue
-                qs.append(d)
+                else:
+                    qs.append(d)
     return qs, names
 
-def window_text(q, c):
-    """The answer built on candidate c: it and its neighbours in its passage."""
+def answer_text(q, c):
+    """The answer anchored on c: it and its neighbours in its passage."""
     same = sorted((d for d in q["cands"] if d["hit"] == c["hit"]), key=lambda d: d["start"])
     i = [d["start"] for d in same].index(c["start"])
     return " ".join(d["text"] for d in same[max(0, i - 1):i + 2])
 
 def right(q, c):
-    """Whether the answer built on c is right."""
     if not q["answerable"]:
         return 0
-    src, text = q["hits"][c["hit"]], window_text(q, c)
+    text = answer_text(q, c)
     if q["set"] == "squad":
         t = squad_norm(text)
-        return int(src == q["paragraph"] and any(squad_norm(g).strip() and squad_norm(g) in t for g in q["gold"]))
-    t = norm(text)
-    return int(page_ok(src, q["pages"]) and all(norm(m) in t for m in q["must_contain"]))
-
-def label(q, c):
-    src = q["hits"][c["hit"]]
-    if not q["answerable"]:
-        return 0
-    if q["set"] == "squad":
-        if src != q["paragraph"]:
-            return 0
-        t = squad_norm(c["text"])
         return int(any(squad_norm(g).strip() and squad_norm(g) in t for g in q["gold"]))
-    if not page_ok(src, q["pages"]):
-        return 0
-    t = norm(c["text"])
-    return int(any(norm(m) in t for m in q["must_contain"]))
+    t = norm(text)
+    return int(page_ok(q["hits"][c["hit"]], q["pages"]) and all(norm(m) in t for m in q["must_contain"]))
 
-def expand(F):
-    # interactions the decision needs: coverage matters more on a strong passage
-    lex, soft, window, heading, passage, dense, rank, lexrel = (F[:, i] for i in range(8))
-    extra = np.stack([lex * lexrel, soft * lexrel, lex * lex, soft * soft, window * heading], axis=1)
-    return np.concatenate([F, extra], axis=1)
+EXTRA = ["lex*lexrel", "soft*lexrel", "lex^2", "soft^2", "window*heading", "covered"]
 
-EXTRA = ["lex*lexrel", "soft*lexrel", "lex^2", "soft^2", "window*heading"]
+def expand(f, ix):
+    """The features with the interactions of model.go's expand, in order."""
+    g = lambda n: f[ix[n]]
+    covered = float(g("lex") >= 0.56 and g("names") and g("type") and g("negation"))
+    return list(f) + [g("lex") * g("lexrel"), g("soft") * g("lexrel"), g("lex") ** 2, g("soft") ** 2, g("window") * g("heading"), covered]
 
-def fit_lr(X, y, l2=1.0, w=None, iters=50):
+def select(cands, ix):
+    """The anchor, as extractive.go picks it: the best selection score among
+    the candidates that pass the question checks (names, answer type,
+    negation), else among all."""
+    score = lambda f: f[ix["lex"]] + 0.5 * f[ix["soft"]] * f[ix["lexrel"]] + 0.05 * f[ix["rank"]] + 0.05 * f[ix["bigram"]]
+    ok = [c for c in cands if c["f"][ix["names"]] and c["f"][ix["type"]] and c["f"][ix["negation"]]]
+    return max(ok or cands, key=lambda c: score(c["f"]))
+
+# Signs the weights must keep, so that more evidence never lowers the
+# confidence (a development set's quirks, such as SQuAD's unanswerable
+# questions sharing more words with their paragraph, must not teach the
+# model that covering the question is bad): +1 at least 0, -1 at most 0,
+# 0 free. Features absent here are left out of the model (weight 0): the
+# question's length, the sentence's length and position describe a
+# dataset's style (SQuAD's long questions) more than evidence, and a short
+# support question ("json pretty print") must not lose confidence for it.
+SIGNS = {"lex": 1, "soft": 1, "window": 1, "heading": 1, "passage": 1, "dense": 1, "rank": 1, "lexrel": 1,
+         "type": 1, "names": 1, "negation": 1, "bigram": 1, "rare": 1, "unseen": -1, "missmax": -1,
+         "advice": 1, "code": -1, "covered": 1, "lex*lexrel": 1, "soft*lexrel": 1, "window*heading": 1}
+
+def fit_lr(X, y, w, l2, signs):
+    """L2-regularised logistic regression with sign constraints (L-BFGS-B);
+    bias first."""
+    from scipy.optimize import minimize
     X1 = np.concatenate([np.ones((len(X), 1)), X], axis=1)
-    if w is None:
-        w = np.ones(len(y))
-    beta = np.zeros(X1.shape[1])
-    R = l2 * np.eye(X1.shape[1]); R[0, 0] = 0
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-X1 @ beta))
-        g = X1.T @ (w * (p - y)) + R @ beta
-        H = (X1 * (w * p * (1 - p))[:, None]).T @ X1 + R
-        step = np.linalg.solve(H, g)
-        beta -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return beta
-
-def predict(beta, X):
-    return 1 / (1 + np.exp(-(beta[0] + X @ beta[1:])))
+    reg = np.full(X1.shape[1], l2); reg[0] = 0
+    def loss(b):
+        z = X1 @ b
+        p = 1 / (1 + np.exp(-z))
+        ll = np.sum(w * (np.logaddexp(0, z) - y * z)) + 0.5 * np.sum(reg * b * b)
+        return ll, X1.T @ (w * (p - y)) + reg * b
+    bounds = [(None, None)] + [(0, None) if s > 0 else (None, 0) if s < 0 else (0, 0) for s in signs]
+    return minimize(loss, np.zeros(X1.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000}).x
 
 def main():
     qs, names = load(sys.argv[1:])
-    names = names + EXTRA
-    rows, ys, qi = [], [], []
-    for i, q in enumerate(qs):
-        for c in q["cands"]:
-            c["y"] = right(q, c)
-            rows.append(c["f"]); ys.append(c["y"]); qi.append(i)
-    F = expand(np.array(rows, dtype=float)); y = np.array(ys, dtype=float); qi = np.array(qi)
-    tune_q = np.array([q["half"] == "tune" for q in qs])
-    # weigh each set equally: SQuAD has ~10x the questions of pydocs
-    nset = {}
+    ix = {n: i for i, n in enumerate(names)}
+    rows = []
     for q in qs:
-        nset[q["set"]] = nset.get(q["set"], 0) + 1
-    qw = np.array([1000.0 / nset[q["set"]] for q in qs])
-    tr = tune_q[qi]
-    sent = fit_lr(F[tr], y[tr], l2=1.0, w=qw[qi][tr])
-    p = predict(sent, F)
-    # per question: best candidate, and its answer
-    feats, rights, halves, sets = [], [], [], []
-    for i, q in enumerate(qs):
-        idx = np.where(qi == i)[0]
-        if len(idx) == 0:
-            best, p1, p2, pother = None, 0.0, 0.0, 0.0
-        else:
-            order = idx[np.argsort(-p[idx])]
-            best = order[0]; p1 = p[best]
-            p2 = p[order[1]] if len(order) > 1 else 0.0
-            bh = q["cands"][best - idx[0]]["hit"]
-            others = [p[j] for j in order[1:] if q["cands"][j - idx[0]]["hit"] != bh]
-            pother = others[0] if others else 0.0
-        ok = 0
-        bf = list(F[best]) if best is not None else [0.0] * F.shape[1]
-        if best is not None:
-            ok = right(q, q["cands"][best - idx[0]])
-        feats.append([p1, p1 - pother, np.log(p1 + 1e-4)] + bf); rights.append(ok); halves.append(q["half"]); sets.append(q["set"])
-    A = np.array(feats); r = np.array(rights, dtype=float); halves = np.array(halves); sets = np.array(sets)
-    aw = np.array([1000.0 / nset[s] for s in sets])
-    t = halves == "tune"
-    conf = fit_lr(A[t], r[t], l2=0.1, w=aw[t])
-    pc = predict(conf, A)
-    print("sentence model:", {n: round(float(b), 3) for n, b in zip(["bias"] + names, sent)})
-    print("confidence model:", [round(float(b), 3) for b in conf])
-    for s in sorted(set(sets)):
+        if not q["cands"]:
+            continue
+        c = select(q["cands"], ix)
+        rows.append((q, expand(c["f"], ix), right(q, c)))
+    sets = sorted({q["set"] for q, _, _ in rows})
+    per = {s: sum(1 for q, _, _ in rows if q["set"] == s) for s in sets}
+    X = np.array([x for _, x, _ in rows]); y = np.array([r for _, _, r in rows], dtype=float)
+    w = np.array([1000.0 / per[q["set"]] for q, _, _ in rows])
+    tune = np.array([q["half"] == "tune" for q, _, _ in rows])
+    signs = [SIGNS.get(n, 0) for n in names + EXTRA]
+    beta = fit_lr(X[tune], y[tune], w[tune], 0.1, signs)
+    conf = 1 / (1 + np.exp(-(beta[0] + X @ beta[1:])))
+    print("weights:", {n: round(float(b), 3) for n, b in zip(["bias"] + names + EXTRA, beta)})
+    answerable = np.array([q["answerable"] for q, _, _ in rows])
+    qset = np.array([q["set"] for q, _, _ in rows]); half = np.array([q["half"] for q, _, _ in rows])
+    print("set        half     n   threshold: accuracy / answerable answered right / unanswerable abstained")
+    for s in sets:
         for h in ["tune", "confirm"]:
-            m = (sets == s) & (halves == h)
-            ans = np.array([qs[i]["answerable"] for i in range(len(qs))])[m]
-            print(f"{s:9s} {h:7s} n={m.sum():4d} oracle-best-right(answerable)={r[m][ans].mean():.3f}")
-            for th in [0.2, 0.3, 0.4, 0.5, 0.6]:
-                answered = pc[m] >= th
-                hit = (r[m][ans] * answered[ans]).mean()
-                abst = (~answered[~ans]).mean() if (~ans).any() else float("nan")
-                acc = ((r[m] * answered) + (~ans & ~answered)).mean()
-                print(f"    th={th:.1f} hit={hit:.3f} hasans_abstain={(~answered[ans]).mean():.3f} noans_abstain={abst:.3f} acc={acc:.3f}")
-    # calibration on confirm halves
-    m = halves == "confirm"
-    print("calibration (confirm):")
+            m = (qset == s) & (half == h)
+            out = []
+            for th in [0.2, 0.3, 0.4, 0.5]:
+                a = conf[m] >= th
+                acc = (y[m] * a + (~answerable[m] & ~a)).mean()
+                hit = (y[m] * a)[answerable[m]].mean()
+                ab = (~a)[~answerable[m]].mean() if (~answerable[m]).any() else float("nan")
+                out.append(f"{th:.1f}: {acc:.3f}/{hit:.3f}/{ab:.3f}")
+            print(f"{s:10s} {h:7s} {m.sum():5d}  " + "  ".join(out))
+    print("calibration, confirm halves: bin, n, mean confidence, share right")
+    m = half == "confirm"
     for lo in np.arange(0, 1, 0.1):
-        b = m & (pc >= lo) & (pc < lo + 0.1)
+        b = m & (conf >= lo) & (conf < lo + 0.1)
         if b.sum():
-            print(f"  [{lo:.1f},{lo+0.1:.1f}) n={b.sum():4d} conf={pc[b].mean():.3f} right={r[b].mean():.3f}")
+            print(f"  [{lo:.1f}, {lo + 0.1:.1f})  {b.sum():5d}  {conf[b].mean():.3f}  {y[b].mean():.3f}")
     go = ["// Code generated by answer/train/fit.py; DO NOT EDIT.", "", "package answer", "",
-          "// sentenceWeights: bias, then one weight per feature of expand (model.go).",
-          "var sentenceWeights = [...]float64{" + ", ".join("%.6g" % b for b in sent) + "}", "",
-          "// confidenceWeights: bias, then p1, p1 - p_other, log(p1 + 1e-4) and the best sentence's expanded features.",
-          "var confidenceWeights = [...]float64{" + ", ".join("%.6g" % b for b in conf) + "}", ""]
-    open(OUT, "w").write("\n".join(go))
+          "// confidenceWeights: the bias, then one weight per feature of expand (model.go).",
+          "var confidenceWeights = [numExpanded + 1]float64{" + ", ".join("%.6g" % b for b in beta) + "}", ""]
+    with open(OUT, "w") as f:
+        f.write("\n".join(go))
     print("wrote", OUT)
 
 main()

@@ -40,9 +40,8 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // defaults documented in package retrieval.
 type tuningFlags struct {
 	k1, b, lexW, vecW, rrfK float64
-	minCoverage             float64
+	minConfidence           float64
 	k                       int
-	noType, noName, noNeg   bool
 	rm3Docs, rm3Terms       int
 	rm3Weight               float64
 	embedder                string
@@ -54,15 +53,12 @@ func (t *tuningFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&t.lexW, "lexical-weight", 0, "fusion weight of BM25 (0 with vector-weight 0: defaults)")
 	fs.Float64Var(&t.vecW, "vector-weight", 0, "fusion weight of vectors")
 	fs.Float64Var(&t.rrfK, "rrf-k", 0, "reciprocal rank fusion constant (0: default)")
-	fs.Float64Var(&t.minCoverage, "min-coverage", 0, "answerer's coverage threshold (0: default)")
+	fs.Float64Var(&t.minConfidence, "min-confidence", 0, "answerer's abstention point (0: default)")
 	fs.IntVar(&t.k, "k", 0, "passages the answerer reads (0: default)")
 	fs.StringVar(&t.embedder, "embedder", "hash", "offline embedder: hash or glove")
 	fs.IntVar(&t.rm3Docs, "rm3-docs", 0, "RM3 feedback chunks (0: off)")
 	fs.IntVar(&t.rm3Terms, "rm3-terms", 0, "RM3 expansion terms (0: 10)")
 	fs.Float64Var(&t.rm3Weight, "rm3-weight", 0, "RM3 weight of the original query (0: 0.5)")
-	fs.BoolVar(&t.noType, "no-type-check", false, "turn off the answer-type check")
-	fs.BoolVar(&t.noName, "no-name-check", false, "turn off the name check")
-	fs.BoolVar(&t.noNeg, "no-negation-check", false, "turn off the negation check")
 }
 
 func (t *tuningFlags) apply(cfg *collection.Config) {
@@ -70,7 +66,7 @@ func (t *tuningFlags) apply(cfg *collection.Config) {
 	cfg.BM25.B = t.b
 	cfg.Fusion.LexicalWeight, cfg.Fusion.VectorWeight, cfg.Fusion.K = t.lexW, t.vecW, t.rrfK
 	cfg.RM3 = retrieval.RM3Params{FeedbackDocs: t.rm3Docs, FeedbackTerms: t.rm3Terms, OriginalWeight: t.rm3Weight}
-	cfg.Answer = answer.Config{MinCoverage: t.minCoverage, K: t.k, NoTypeCheck: t.noType, NoNameCheck: t.noName, NoNegationCheck: t.noNeg}
+	cfg.Answer = answer.Config{MinConfidence: t.minConfidence, K: t.k}
 }
 
 func cmdEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
