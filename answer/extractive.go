@@ -163,6 +163,11 @@ func (s *Service) Ask(ctx context.Context, req grounded.AskRequest) (*grounded.A
 			counted = func(st grounded.Sentence) error { emitted++; return emit(st) }
 		}
 		ans, err = s.generate(ctx, question, hits, counted)
+		if err == nil && ans != nil {
+			// A model's answer rests on the same passages: its confidence
+			// is theirs, as the extractive answerer weighs them.
+			ans.Confidence = s.extractive(question, qTerms, hits, 0).Confidence
+		}
 		if err == nil || ctx.Err() != nil || errors.Is(err, errEmit) {
 			return timing(ans), err
 		}

@@ -273,3 +273,68 @@ func TestNameWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestConfidence: every answer carries a confidence in [0, 1]; the request's
+// minimum decides between answering and abstaining, and an abstention keeps
+// the confidence its best candidate had.
+func TestConfidence(t *testing.T) {
+	svc, _ := corpusService(t)
+	ctx := context.Background()
+	f := func(v float64) *float64 { return &v }
+	q := "What does LoRA train instead of the full weights?"
+	def, err := svc.Ask(ctx, grounded.AskRequest{Question: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Abstained || def.Confidence < answer.DefaultMinConfidence || def.Confidence > 1 {
+		t.Fatalf("default: abstained=%v confidence=%v", def.Abstained, def.Confidence)
+	}
+	strict, err := svc.Ask(ctx, grounded.AskRequest{Question: q, MinConfidence: f(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strict.Abstained || strict.Reason == "" || len(strict.Citations) != 0 {
+		t.Fatalf("min_confidence 1 answered: %+v", strict)
+	}
+	if strict.Confidence != def.Confidence {
+		t.Errorf("abstention confidence %v, want the answer's %v", strict.Confidence, def.Confidence)
+	}
+	// A weakly matching question abstains by default and answers when the
+	// caller accepts any confidence.
+	weak := "Which licence lets me run the model on my laptop?"
+	lo, err := svc.Ask(ctx, grounded.AskRequest{Question: weak, MinConfidence: f(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hi, err := svc.Ask(ctx, grounded.AskRequest{Question: weak, MinConfidence: f(0.99)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hi.Abstained {
+		t.Errorf("min_confidence 0.99 answered with confidence %v", hi.Confidence)
+	}
+	if lo.Confidence < 0 || lo.Confidence > 1 || lo.Confidence != hi.Confidence {
+		t.Errorf("confidence %v / %v: want one value in [0, 1]", lo.Confidence, hi.Confidence)
+	}
+}
+
+// TestDuplicatePassages: a passage that repeats a better-ranked one (the
+// same page in two formats) is read once, so the answer cites one copy.
+func TestDuplicatePassages(t *testing.T) {
+	text := "The harbour office keeps its shipping records private. Those harbour records are sealed for fifty years by the port authority."
+	a := grounded.Hit{Chunk: grounded.Chunk{ID: "a-0", DocID: "a", Source: "a.html", Start: 0, End: len(text), Text: text}, LexicalRank: 1, LexicalScore: 5}
+	b := grounded.Hit{Chunk: grounded.Chunk{ID: "b-0", DocID: "b", Source: "a.rst", Start: 0, End: len(text), Text: text}, LexicalRank: 2, LexicalScore: 5}
+	svc := answer.New(&fakeSearcher{hits: []grounded.Hit{a, b}}, nil, answer.Config{})
+	hits, cands, err := svc.Candidates(context.Background(), grounded.AskRequest{Question: "harbour privacy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 1 || hits[0].Source != "a.html" {
+		t.Fatalf("hits after collapsing copies: %+v", hits)
+	}
+	for _, c := range cands {
+		if c.Hit != 0 || c.Text != text[c.Start:c.End] {
+			t.Errorf("candidate %+v does not quote the kept passage", c)
+		}
+	}
+}

@@ -167,6 +167,7 @@ type Grounding struct {
 	Query          string              `json:"query"`
 	Abstained      bool                `json:"abstained"`
 	Reason         string              `json:"reason,omitempty"`
+	Confidence     float64             `json:"confidence"`
 	Citations      []grounded.Citation `json:"citations"`
 	Sentences      []grounded.Sentence `json:"sentences"`
 	Unsupported    []grounded.Sentence `json:"unsupported"`
@@ -517,7 +518,7 @@ func replyContent(ans *grounded.Answer) string {
 // grounding is the reply's "grounding" field.
 func grounding(query string, ans *grounded.Answer) Grounding {
 	g := Grounding{
-		Query: query, Abstained: ans.Abstained, Reason: ans.Reason,
+		Query: query, Abstained: ans.Abstained, Reason: ans.Reason, Confidence: ans.Confidence,
 		Citations: ans.Citations, Sentences: ans.Sentences, Unsupported: ans.Unsupported,
 		Generator: ans.Generator, Provider: ans.Provider, Model: ans.Model, FallbackReason: ans.FallbackReason,
 	}

@@ -227,6 +227,9 @@ type AskRequest struct {
 	Where grounded.Filter `json:"where"`
 	// Collection to answer from (default "default"; also ?collection=).
 	Collection string `json:"collection"`
+	// MinConfidence: abstain below this confidence (0 to 1); omitted: the
+	// answerer's default.
+	MinConfidence *float64 `json:"min_confidence"`
 }
 
 // SearchRequest is the body of POST /v1/search.
@@ -262,7 +265,7 @@ func (h *handler) ask(c *gin.Context) {
 		return
 	}
 	began := time.Now()
-	ans, err := col.Ask(c.Request.Context(), grounded.AskRequest{Question: req.Question, K: req.K, Where: req.Where})
+	ans, err := col.Ask(c.Request.Context(), grounded.AskRequest{Question: req.Question, K: req.K, Where: req.Where, MinConfidence: req.MinConfidence})
 	if err != nil {
 		writeError(c, err)
 		return
@@ -293,7 +296,7 @@ func (h *handler) askStream(c *gin.Context, col Collection, req AskRequest) {
 		return c.Request.Context().Err()
 	}
 	began := time.Now()
-	ans, err := col.Ask(c.Request.Context(), grounded.AskRequest{Question: req.Question, K: req.K, Where: req.Where, Emit: func(s grounded.Sentence) error {
+	ans, err := col.Ask(c.Request.Context(), grounded.AskRequest{Question: req.Question, K: req.K, Where: req.Where, MinConfidence: req.MinConfidence, Emit: func(s grounded.Sentence) error {
 		return send("sentence", s)
 	}})
 	switch {

@@ -51,6 +51,8 @@ func TestBadInput(t *testing.T) {
 		{"malformed JSON", "POST", "/v1/ask", "application/json", admin, strings.NewReader(`{"question": "x"`), 400, grounded.EINVALID},
 		{"not an object", "POST", "/v1/ask", "application/json", admin, strings.NewReader(`["x"]`), 400, grounded.EINVALID},
 		{"unknown field", "POST", "/v1/ask", "application/json", admin, strings.NewReader(`{"question": "x", "top_k": 3}`), 400, grounded.EINVALID},
+		{"min_confidence out of range", "POST", "/v1/ask", "application/json", admin, strings.NewReader(`{"question": "x", "min_confidence": 1.5}`), 400, grounded.EINVALID},
+		{"min_confidence not a number", "POST", "/v1/ask", "application/json", admin, strings.NewReader(`{"question": "x", "min_confidence": "high"}`), 400, grounded.EINVALID},
 		{"empty question", "POST", "/v1/ask", "application/json", admin, strings.NewReader(`{"question": "  "}`), 400, grounded.EINVALID},
 		{"huge question", "POST", "/v1/ask", "application/json", admin, jsonBody(map[string]string{"question": huge}), 400, grounded.EINVALID},
 		{"body over the limit", "POST", "/v1/search", "application/json", admin, jsonBody(map[string]string{"query": strings.Repeat("x", 70<<10)}), 413, grounded.ETOOLARGE},

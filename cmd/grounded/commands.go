@@ -88,8 +88,9 @@ func (w *whereFlag) Set(v string) error { *w = append(*w, v); return nil }
 // askFlags add the generator's flags and streaming to queryFlags.
 type askFlags struct {
 	queryFlags
-	llm    llmFlags
-	stream bool
+	llm           llmFlags
+	stream        bool
+	minConfidence float64
 }
 
 // check validates k and the filter before anything is opened.
@@ -168,6 +169,7 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	q.register(fs)
 	q.llm.register(fs)
 	fs.BoolVar(&q.stream, "stream", false, "print sentences as they pass their check")
+	fs.Float64Var(&q.minConfidence, "min-confidence", -1, "abstain below this confidence (0 to 1; default: the answerer's)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -179,6 +181,13 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	where, err := q.check()
 	if err != nil {
 		return err
+	}
+	var minConf *float64
+	if q.minConfidence != -1 {
+		if !(q.minConfidence >= 0 && q.minConfidence <= 1) {
+			return fmt.Errorf("%w: --min-confidence must be between 0 and 1", errUsage)
+		}
+		minConf = &q.minConfidence
 	}
 	a, err := openServing(ctx, q.commonFlags, q.llm, stderr)
 	if err != nil {
@@ -196,7 +205,7 @@ func cmdAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	ans, err := a.col.Ask(ctx, grounded.AskRequest{Question: question, K: q.k, Where: where, Emit: emit})
+	ans, err := a.col.Ask(ctx, grounded.AskRequest{Question: question, K: q.k, Where: where, MinConfidence: minConf, Emit: emit})
 	if err != nil {
 		return err
 	}
@@ -244,7 +253,7 @@ func printAnswer(w io.Writer, ans *grounded.Answer) {
 		fmt.Fprintf(w, "No grounded answer: %s (%s).\n", why, ans.Reason)
 		return
 	}
-	fmt.Fprintf(w, "%s\n\n", ans.Answer)
+	fmt.Fprintf(w, "%s\n\nConfidence: %.2f\n\n", ans.Answer, ans.Confidence)
 	printSources(w, ans)
 }
 

@@ -340,6 +340,7 @@ func TestCLIUsageErrors(t *testing.T) {
 		{"flag missing its value", []string{"ask", "a question", "--data"}},
 		{"k out of range", []string{"ask", "--data", dir, "-k", "1000", "What is LoRA?"}},
 		{"k zero", []string{"search", "--data", dir, "-k", "0", "LoRA"}},
+		{"min confidence above 1", []string{"ask", "--data", dir, "--min-confidence", "2", "LoRA"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

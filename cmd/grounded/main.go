@@ -68,6 +68,8 @@ Flags may come before or after the words of a query or question.
                V ending in * matches a prefix
   --addr ADDR  where serve listens; default 127.0.0.1:8080
   --stream     ask: print each sentence as soon as it passed its support check
+  --min-confidence X   ask: abstain when the answer's confidence (the estimated
+               probability that it is right, 0 to 1) is below X; default 0.2
   --watch DIR  serve: keep the index in sync with DIR (polled every
                --watch-interval, default 2s)
 
