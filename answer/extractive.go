@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer/grounding"
@@ -306,14 +307,7 @@ func (s *Service) compose(cands []Candidate, best int) []Candidate {
 // sameSaying reports whether two sentences say the same: the same words
 // for the most part (the same sentence in two copies of a document).
 func sameSaying(a, b Candidate) bool {
-	sa, sb := shingles(a.Text), shingles(b.Text)
-	n := 0
-	for g := range sa {
-		if sb[g] {
-			n++
-		}
-	}
-	return len(sa) > 0 && len(sb) > 0 && float64(n) > 0.5*float64(min(len(sa), len(sb)))
+	return overlap(shingles(a.Text), shingles(b.Text)) > 0.5
 }
 
 // continues reports whether sentence n of the anchor a's passage belongs
@@ -374,23 +368,10 @@ func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
 // smaller set) occur in a passage ranked above it.
 func distinct(hits []grounded.Hit) []grounded.Hit {
 	out := hits[:0:0]
-	var kept []map[[3]string]bool
+	var kept []map[uint64]bool
 	for _, h := range hits {
 		sh := shingles(h.Text)
-		repeat := false
-		for _, k := range kept {
-			n := 0
-			for g := range sh {
-				if k[g] {
-					n++
-				}
-			}
-			if len(sh) > 0 && float64(n) > 0.6*float64(min(len(sh), len(k))) {
-				repeat = true
-				break
-			}
-		}
-		if !repeat {
+		if !slices.ContainsFunc(kept, func(k map[uint64]bool) bool { return overlap(sh, k) > 0.6 }) {
 			out = append(out, h)
 			kept = append(kept, sh)
 		}
@@ -398,15 +379,36 @@ func distinct(hits []grounded.Hit) []grounded.Hit {
 	return out
 }
 
-// shingles are the lower-cased word 3-grams of text.
-func shingles(text string) map[[3]string]bool {
+// overlap is the share of the smaller of two shingle sets found in the other.
+func overlap(a, b map[uint64]bool) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	if len(b) < len(a) {
+		a, b = b, a
+	}
+	n := 0
+	for g := range a {
+		if b[g] {
+			n++
+		}
+	}
+	return float64(n) / float64(len(a))
+}
+
+// shingles are the hashes of text's lower-cased word 3-grams (FNV-1a).
+func shingles(text string) map[uint64]bool {
 	ws := textproc.Words(text)
-	out := make(map[[3]string]bool, len(ws))
-	var prev [3]string
+	out := make(map[uint64]bool, len(ws))
+	var prev [3]uint64
 	for i, sp := range ws {
-		prev[0], prev[1], prev[2] = prev[1], prev[2], strings.ToLower(text[sp.Start:sp.End])
+		h := uint64(14695981039346656037)
+		for _, r := range text[sp.Start:sp.End] {
+			h = (h ^ uint64(unicode.ToLower(r))) * 1099511628211
+		}
+		prev[0], prev[1], prev[2] = prev[1], prev[2], h
 		if i >= 2 {
-			out[prev] = true
+			out[prev[0]*31*31+prev[1]*31+prev[2]] = true
 		}
 	}
 	return out

@@ -100,19 +100,8 @@ func (s *Service) newEvidence(question string, qTerms []string, hits []grounded.
 		e.words = append(e.words, qword{term: t, idf: e.weight[t], vec: e.vecs.Vector(w)})
 	}
 	e.qvec = e.vecs.Embed(question, nil)
-	seenTerms := map[string]bool{}
 	for _, h := range hits {
 		e.maxLex = max(e.maxLex, h.LexicalScore)
-		for _, t := range s.an.Terms(h.Heading() + "\n" + h.Text) {
-			seenTerms[t] = true
-		}
-	}
-	if e.total > 0 {
-		for _, t := range qTerms {
-			if !seenTerms[t] {
-				e.unseen += e.weight[t] / e.total
-			}
-		}
 	}
 	return e
 }
@@ -160,21 +149,9 @@ func (e *evidence) missMax(terms, heading map[string]bool) float64 {
 }
 
 // soft is coverage where a question word the sentence lacks counts the
-// best cosine similarity (clipped at 0) between it and the sentence's words.
-func (e *evidence) soft(text string, terms map[string]bool) float64 {
-	if e.total == 0 {
-		return 0
-	}
-	var svecs [][]float32
-	for _, sp := range textproc.Words(text) {
-		w := strings.ToLower(text[sp.Start:sp.End])
-		if textproc.IsStopWord(w) {
-			continue
-		}
-		if v := e.vecs.Vector(w); v != nil {
-			svecs = append(svecs, v)
-		}
-	}
+// best cosine similarity (clipped at 0) between it and the sentence's
+// words' vectors svecs.
+func (e *evidence) soft(svecs [][]float32, terms map[string]bool) float64 {
 	var cov, total float64
 	for _, qw := range e.words {
 		total += qw.idf
@@ -197,27 +174,85 @@ func (e *evidence) soft(text string, terms map[string]bool) float64 {
 	return cov / total
 }
 
+// vectors returns the vectors of text's content words and, in into, their
+// SIF-weighted average (the sentence's dense vector, unit length), with
+// the number of words of text.
+func (e *evidence) vectors(text string, into []float32) (vecs [][]float32, dense []float32, words int) {
+	dense = into[:0]
+	for range e.vecs.Dim() {
+		dense = append(dense, 0)
+	}
+	spans := textproc.Words(text)
+	for _, sp := range spans {
+		w := strings.ToLower(text[sp.Start:sp.End])
+		wt, v := e.vecs.Weighted(w)
+		if wt == 0 {
+			continue
+		}
+		vecs = append(vecs, v)
+		for j, x := range v {
+			dense[j] += wt * x
+		}
+	}
+	wordvec.Normalize(dense)
+	return vecs, dense, len(spans)
+}
+
+// passage is one retrieved passage's analysis, shared by its sentences.
+type passage struct {
+	sents   []textproc.Sentence
+	terms   [][]string // each sentence's terms, in order
+	sets    []map[string]bool
+	heading map[string]bool
+	all     map[string]bool // every term of the passage
+}
+
+func (e *evidence) analyze(h grounded.Hit) passage {
+	p := passage{sents: textproc.Sentences(h.Text, 0, len(h.Text)), heading: textproc.Set(e.an.Terms(h.Heading())), all: map[string]bool{}}
+	p.terms = make([][]string, len(p.sents))
+	p.sets = make([]map[string]bool, len(p.sents))
+	for si, sent := range p.sents {
+		p.terms[si] = e.an.Terms(h.Text[sent.Start:sent.End])
+		p.sets[si] = textproc.Set(p.terms[si])
+		for t := range p.sets[si] {
+			p.all[t] = true
+		}
+	}
+	return p
+}
+
 // candidates lists the sentences of hits worth weighing, with features.
 func (e *evidence) candidates(hits []grounded.Hit) []Candidate {
+	ps := make([]passage, len(hits))
+	seen := map[string]bool{}
+	for hi, h := range hits {
+		ps[hi] = e.analyze(h)
+		for t := range ps[hi].all {
+			seen[t] = true
+		}
+		for t := range ps[hi].heading {
+			seen[t] = true
+		}
+	}
+	var unseen float64
+	if e.total > 0 {
+		for _, t := range e.terms {
+			if !seen[t] {
+				unseen += e.weight[t] / e.total
+			}
+		}
+	}
 	var out []Candidate
 	var svec []float32
 	for hi, h := range hits {
-		heading := textproc.Set(e.an.Terms(h.Heading()))
+		p := ps[hi]
+		heading, sents := p.heading, p.sents
 		last := h.Section
 		if i := strings.LastIndex(last, " > "); i >= 0 {
 			last = last[i+3:]
 		}
-		sents := textproc.Sentences(h.Text, 0, len(h.Text))
-		sentTerms := make([]map[string]bool, len(sents))
-		passage := map[string]bool{}
-		for si, sent := range sents {
-			sentTerms[si] = textproc.Set(e.an.Terms(h.Text[sent.Start:sent.End]))
-			for t := range sentTerms[si] {
-				passage[t] = true
-			}
-		}
 		headCov := e.coverage(heading, nil)
-		passCov := e.coverage(passage, heading)
+		passCov := e.coverage(p.all, heading)
 		lexRel := 0.0
 		switch {
 		case e.maxLex > 0:
@@ -228,36 +263,41 @@ func (e *evidence) candidates(hits []grounded.Hit) []Candidate {
 		first := true
 		for si, sent := range sents {
 			text := h.Text[sent.Start:sent.End]
-			if sent.Heading || text == last || len(textproc.Words(text)) < 4 {
+			if sent.Heading || text == last {
 				continue
 			}
-			terms := sentTerms[si]
+			var vecs [][]float32
+			var nwords int
+			vecs, svec, nwords = e.vectors(text, svec)
+			if nwords < 4 {
+				continue
+			}
+			terms := p.sets[si]
 			window := map[string]bool{}
 			for j := max(si-1, 0); j <= min(si+1, len(sents)-1); j++ {
-				for t := range sentTerms[j] {
+				for t := range p.sets[j] {
 					window[t] = true
 				}
 			}
 			c := Candidate{Hit: hi, Start: h.Start + sent.Start, End: h.Start + sent.End, Text: text, si: si}
 			f := &c.Features
 			f[fLex] = e.coverage(terms, heading)
-			f[fSoft] = e.soft(text, terms)
+			f[fSoft] = e.soft(vecs, terms)
 			f[fWindow] = e.coverage(window, heading)
 			f[fHeading] = headCov
 			f[fPassage] = passCov
-			svec = e.vecs.Embed(text, svec)
 			f[fDense] = float64(wordvec.Dot(e.qvec, svec))
 			f[fRank] = 1 / float64(hi+1)
 			f[fLexRel] = lexRel
 			f[fType] = b2f(hasAnswerOfType(e.q, text))
 			f[fNames] = b2f(!namesMissing(e.q, h, sents, si))
 			f[fNegation] = b2f(!(e.q.negated && !isNegated(text)) && !antonymConflict(e.q, lowerWords(text)))
-			f[fBigram] = bigramShare(e.terms, e.an.Terms(text))
+			f[fBigram] = bigramShare(e.terms, p.terms[si])
 			f[fRare] = b2f(window[e.rare] || heading[e.rare])
 			f[fFirst] = b2f(first)
-			f[fLength] = math.Log1p(float64(len(textproc.Words(text))))
+			f[fLength] = math.Log1p(float64(nwords))
 			f[fQTerms] = math.Log1p(float64(len(e.terms)))
-			f[fUnseen] = e.unseen
+			f[fUnseen] = unseen
 			f[fMissMax] = e.missMax(window, heading)
 			f[fAdvice] = b2f(e.q.howTo && advises(text))
 			f[fCode] = codeShare(text)

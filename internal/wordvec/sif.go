@@ -19,12 +19,19 @@ const zipfNorm = 13.5
 // Weight is the SIF weight of a lower-case word, from its frequency rank; 0
 // for a stop word or a word the table lacks.
 func (t *Table) Weight(word string) float32 {
-	r := t.Rank(word)
-	if r < 0 || textproc.IsStopWord(word) {
-		return 0
+	w, _ := t.Weighted(word)
+	return w
+}
+
+// Weighted returns the SIF weight of a lower-case word and its vector, or
+// 0 and nil for a stop word or a word the table lacks.
+func (t *Table) Weighted(word string) (float32, []float32) {
+	r, ok := t.index[word]
+	if !ok || textproc.IsStopWord(word) {
+		return 0, nil
 	}
 	p := 1 / (float64(r+1) * zipfNorm)
-	return float32(sifA / (sifA + p))
+	return float32(sifA / (sifA + p)), t.vecs[int(r)*t.dim : int(r+1)*t.dim]
 }
 
 // Embed returns the SIF-weighted average of the vectors of text's words
@@ -57,15 +64,20 @@ func (t *Table) Embed(text string, into []float32) []float32 {
 			into[j] += wt * x
 		}
 	}
+	Normalize(into)
+	return into
+}
+
+// Normalize scales v to unit length (a zero vector stays zero).
+func Normalize(v []float32) {
 	var ss float64
-	for _, x := range into {
+	for _, x := range v {
 		ss += float64(x) * float64(x)
 	}
 	if ss > 0 {
 		inv := float32(1 / math.Sqrt(ss))
-		for j := range into {
-			into[j] *= inv
+		for j := range v {
+			v[j] *= inv
 		}
 	}
-	return into
 }
