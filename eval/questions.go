@@ -259,10 +259,7 @@ func tallyQuestions(rs []QuestionResult, half string) *QuestionsReport {
 	rep := &QuestionsReport{ByKind: map[string]float64{}}
 	kinds := map[string][2]int{}
 	var hits, abst, falseAbst, right, c5, p1, p5 int
-	bins := make([]CalibrationBin, 10)
-	for i := range bins {
-		bins[i].Low, bins[i].High = float64(i)/10, float64(i+1)/10
-	}
+	bins := newBins()
 	for _, r := range rs {
 		if half != "" && r.Half != half {
 			continue
@@ -272,12 +269,7 @@ func tallyQuestions(rs []QuestionResult, half string) *QuestionsReport {
 			right++
 		}
 		if !r.Abstained {
-			b := &bins[min(int(r.Confidence*10), 9)]
-			b.N++
-			b.MeanConfidence += r.Confidence
-			if r.OK {
-				b.Right++
-			}
+			addToBin(bins, r.Confidence, r.OK)
 		}
 		if !r.Answerable {
 			rep.Unanswerable++
@@ -317,22 +309,48 @@ func tallyQuestions(rs []QuestionResult, half string) *QuestionsReport {
 	for k, v := range kinds {
 		rep.ByKind[k] = round4(ratioOf(v[0], v[1]))
 	}
-	answered := 0
-	var ece float64
-	for _, b := range bins {
-		answered += b.N
+	rep.Calibration, rep.ECE = calibration(bins)
+	return rep
+}
+
+// newBins returns ten empty confidence bins, [0, 0.1) to [0.9, 1].
+func newBins() []CalibrationBin {
+	bins := make([]CalibrationBin, 10)
+	for i := range bins {
+		bins[i].Low, bins[i].High = float64(i)/10, float64(i+1)/10
 	}
+	return bins
+}
+
+// addToBin counts an answer of the given confidence, right or not.
+func addToBin(bins []CalibrationBin, confidence float64, right bool) {
+	b := &bins[min(max(int(confidence*10), 0), 9)]
+	b.N++
+	b.MeanConfidence += confidence
+	if right {
+		b.Right++
+	}
+}
+
+// calibration turns counted bins into the non-empty bins' mean confidence
+// and share right, and the expected calibration error over them.
+func calibration(bins []CalibrationBin) ([]CalibrationBin, float64) {
+	total := 0
+	for _, b := range bins {
+		total += b.N
+	}
+	var out []CalibrationBin
+	var ece float64
 	for _, b := range bins {
 		if b.N == 0 {
 			continue
 		}
 		b.MeanConfidence = round4(b.MeanConfidence / float64(b.N))
 		b.Right = round4(b.Right / float64(b.N))
-		ece += float64(b.N) / float64(answered) * abs(b.MeanConfidence-b.Right)
-		rep.Calibration = append(rep.Calibration, b)
+		ece += float64(b.N) / float64(total) * abs(b.MeanConfidence-b.Right)
+		out = append(out, b)
 	}
-	rep.ECE = round4(ece)
-	return rep
+	return out, round4(ece)
 }
 
 func ratioOf(a, b int) float64 {

@@ -214,8 +214,13 @@ func TestQA(t *testing.T) {
 				half      string
 				got, want *eval.QAReport
 			}{{"all", res.All, &tt.all}, {"tune", res.Tune, &tt.tune}, {"confirm", res.Confirm, &tt.confirm}} {
-				if c.got == nil || *c.got != *c.want {
-					t.Errorf("%s: %+v, want %+v", c.half, c.got, *c.want)
+				if c.got == nil {
+					t.Fatalf("%s: no report", c.half)
+				}
+				got := *c.got
+				got.Calibration, got.ECE = nil, 0 // the fake's answers carry no confidence
+				if !reflect.DeepEqual(got, *c.want) {
+					t.Errorf("%s: %+v, want %+v", c.half, got, *c.want)
 				}
 			}
 			if !reflect.DeepEqual(res.Abstains, tt.wantAbstains) {

@@ -232,5 +232,9 @@ func cmdEvalQA(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "%-14s %9d %13.4f %12.4f %13.4f %14.4f %17.4f\n", r.name, r.r.Questions, r.r.AnswerRecall, r.r.CitationHit, r.r.NoAnsAbstain, r.r.HasAnsAbstain, r.r.GroundedAccuracy)
 	}
 	fmt.Fprintf(stdout, "abstentions by reason: %v\n", res.Abstains)
+	fmt.Fprintf(stdout, "calibration (answers given, all questions; ECE %.4f): confidence bin, n, mean confidence, share with a gold answer\n", res.All.ECE)
+	for _, b := range res.All.Calibration {
+		fmt.Fprintf(stdout, "  [%.1f, %.1f) %5d %.3f %.3f\n", b.Low, b.High, b.N, b.MeanConfidence, b.Right)
+	}
 	return nil
 }
