@@ -163,17 +163,7 @@ type QuestionsReport struct {
 	PageRecall5  float64 `json:"page_recall5"`
 	// Calibration bins the answers given (not abstained) by confidence:
 	// of the answers in a bin, the share that were right.
-	Calibration []CalibrationBin `json:"calibration"`
-	// ECE is the expected calibration error of those bins.
-	ECE float64 `json:"ece"`
-}
-
-// CalibrationBin is one confidence bin [Low, High).
-type CalibrationBin struct {
-	Low, High      float64
-	N              int     `json:"n"`
-	MeanConfidence float64 `json:"mean_confidence"`
-	Right          float64 `json:"right"`
+	Calibration Calibration `json:"calibration"`
 }
 
 // QuestionResult is one question's outcome.
@@ -259,7 +249,8 @@ func tallyQuestions(rs []QuestionResult, half string) *QuestionsReport {
 	rep := &QuestionsReport{ByKind: map[string]float64{}}
 	kinds := map[string][2]int{}
 	var hits, abst, falseAbst, right, c5, p1, p5 int
-	bins := newBins()
+	var confs []float64
+	var rights []bool
 	for _, r := range rs {
 		if half != "" && r.Half != half {
 			continue
@@ -269,7 +260,7 @@ func tallyQuestions(rs []QuestionResult, half string) *QuestionsReport {
 			right++
 		}
 		if !r.Abstained {
-			addToBin(bins, r.Confidence, r.OK)
+			confs, rights = append(confs, r.Confidence), append(rights, r.OK)
 		}
 		if !r.Answerable {
 			rep.Unanswerable++
@@ -309,48 +300,8 @@ func tallyQuestions(rs []QuestionResult, half string) *QuestionsReport {
 	for k, v := range kinds {
 		rep.ByKind[k] = round4(ratioOf(v[0], v[1]))
 	}
-	rep.Calibration, rep.ECE = calibration(bins)
+	rep.Calibration = Calibrate(confs, rights, 10)
 	return rep
-}
-
-// newBins returns ten empty confidence bins, [0, 0.1) to [0.9, 1].
-func newBins() []CalibrationBin {
-	bins := make([]CalibrationBin, 10)
-	for i := range bins {
-		bins[i].Low, bins[i].High = float64(i)/10, float64(i+1)/10
-	}
-	return bins
-}
-
-// addToBin counts an answer of the given confidence, right or not.
-func addToBin(bins []CalibrationBin, confidence float64, right bool) {
-	b := &bins[min(max(int(confidence*10), 0), 9)]
-	b.N++
-	b.MeanConfidence += confidence
-	if right {
-		b.Right++
-	}
-}
-
-// calibration turns counted bins into the non-empty bins' mean confidence
-// and share right, and the expected calibration error over them.
-func calibration(bins []CalibrationBin) ([]CalibrationBin, float64) {
-	total := 0
-	for _, b := range bins {
-		total += b.N
-	}
-	var out []CalibrationBin
-	var ece float64
-	for _, b := range bins {
-		if b.N == 0 {
-			continue
-		}
-		b.MeanConfidence = round4(b.MeanConfidence / float64(b.N))
-		b.Right = round4(b.Right / float64(b.N))
-		ece += float64(b.N) / float64(total) * abs(b.MeanConfidence-b.Right)
-		out = append(out, b)
-	}
-	return out, round4(ece)
 }
 
 func ratioOf(a, b int) float64 {

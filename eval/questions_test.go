@@ -91,7 +91,8 @@ func TestQuestions(t *testing.T) {
 	}
 	// Calibration bins the three answers given: two at 0.8-0.9 (one
 	// right), one at 0.1-0.2 (wrong).
-	if len(all.Calibration) != 2 || all.Calibration[1].N != 2 || all.Calibration[1].Right != 0.5 || all.Calibration[0].Right != 0 {
+	bins := all.Calibration.Bins
+	if len(bins) != 10 || bins[8].Pairs != 2 || bins[8].Positive != 0.5 || bins[1].Pairs != 1 || bins[1].Positive != 0 {
 		t.Errorf("calibration %+v", all.Calibration)
 	}
 	if res.Tune.Questions != 2 || res.Confirm.Questions != 2 {

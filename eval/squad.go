@@ -98,10 +98,8 @@ type QAReport struct {
 	GroundedAccuracy float64 `json:"grounded_accuracy"` // (answerable answered with gold + unanswerable abstained) / questions
 	// Calibration bins the answers given by confidence: of the answers in
 	// a bin, the share that hold a gold answer (an answer to an
-	// unanswerable question is wrong). ECE is its expected calibration
-	// error.
-	Calibration []CalibrationBin `json:"calibration"`
-	ECE         float64          `json:"ece"`
+	// unanswerable question is wrong).
+	Calibration Calibration `json:"calibration"`
 }
 
 // QAResult is the full report: all questions, and the two halves of the
@@ -153,7 +151,7 @@ func QA(ctx context.Context, s *SQuAD, ask AskFunc, paragraphOf func(grounded.Ci
 		return nil, fmt.Errorf("half %q: want tune or confirm", opt.Half)
 	}
 	var all, tune, confirm tally
-	bins := map[string][]CalibrationBin{"all": newBins(), "tune": newBins(), "confirm": newBins()}
+	confs, rights := map[string][]float64{}, map[string][]bool{}
 	res := &QAResult{Abstains: map[string]int{}}
 	var lat []time.Duration
 	n := 0
@@ -209,8 +207,9 @@ func QA(ctx context.Context, s *SQuAD, ask AskFunc, paragraphOf func(grounded.Ci
 					}
 				}
 				if !ans.Abstained {
-					addToBin(bins["all"], ans.Confidence, d.ansGold == 1)
-					addToBin(bins[half], ans.Confidence, d.ansGold == 1)
+					for _, h := range []string{"all", half} {
+						confs[h], rights[h] = append(confs[h], ans.Confidence), append(rights[h], d.ansGold == 1)
+					}
 				}
 				all = add(all, d)
 				if half == "tune" {
@@ -228,9 +227,9 @@ func QA(ctx context.Context, s *SQuAD, ask AskFunc, paragraphOf func(grounded.Ci
 		fmt.Fprintln(opt.Progress)
 	}
 	res.All, res.Tune, res.Confirm = all.report(), tune.report(), confirm.report()
-	res.All.Calibration, res.All.ECE = calibration(bins["all"])
-	res.Tune.Calibration, res.Tune.ECE = calibration(bins["tune"])
-	res.Confirm.Calibration, res.Confirm.ECE = calibration(bins["confirm"])
+	res.All.Calibration = Calibrate(confs["all"], rights["all"], 10)
+	res.Tune.Calibration = Calibrate(confs["tune"], rights["tune"], 10)
+	res.Confirm.Calibration = Calibrate(confs["confirm"], rights["confirm"], 10)
 	res.P50Ms = percentileMs(lat, 0.5)
 	return res, nil
 }

@@ -232,9 +232,7 @@ func cmdEvalQA(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "%-14s %9d %13.4f %12.4f %13.4f %14.4f %17.4f\n", r.name, r.r.Questions, r.r.AnswerRecall, r.r.CitationHit, r.r.NoAnsAbstain, r.r.HasAnsAbstain, r.r.GroundedAccuracy)
 	}
 	fmt.Fprintf(stdout, "abstentions by reason: %v\n", res.Abstains)
-	fmt.Fprintf(stdout, "calibration (answers given, all questions; ECE %.4f): confidence bin, n, mean confidence, share with a gold answer\n", res.All.ECE)
-	for _, b := range res.All.Calibration {
-		fmt.Fprintf(stdout, "  [%.1f, %.1f) %5d %.3f %.3f\n", b.Low, b.High, b.N, b.MeanConfidence, b.Right)
-	}
+	fmt.Fprintf(stdout, "calibration of the answers given (ECE: all %.4f, tune %.4f, confirm %.4f): confidence bin, n, mean confidence, share with a gold answer\n", res.All.Calibration.ECE, res.Tune.Calibration.ECE, res.Confirm.Calibration.ECE)
+	printBins(stdout, res.All.Calibration)
 	return nil
 }

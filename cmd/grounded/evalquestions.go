@@ -87,7 +87,7 @@ func printQuestions(w io.Writer, res *eval.QuestionsResult) {
 		name string
 		r    *eval.QuestionsReport
 	}{{"all", res.All}, {"tune half", res.Tune}, {"confirm half", res.Confirm}} {
-		fmt.Fprintf(w, "%-13s %5d %8.4f %8.4f %13.4f %9.4f %8.4f %8.4f %8.4f %6.4f\n", r.name, r.r.Questions, r.r.HitRate, r.r.AbstainRate, r.r.FalseAbstainRate, r.r.Accuracy, r.r.ChunkRecall5, r.r.PageRecall1, r.r.PageRecall5, r.r.ECE)
+		fmt.Fprintf(w, "%-13s %5d %8.4f %8.4f %13.4f %9.4f %8.4f %8.4f %8.4f %6.4f\n", r.name, r.r.Questions, r.r.HitRate, r.r.AbstainRate, r.r.FalseAbstainRate, r.r.Accuracy, r.r.ChunkRecall5, r.r.PageRecall1, r.r.PageRecall5, r.r.Calibration.ECE)
 	}
 	var kinds []string
 	for k := range res.All.ByKind {
@@ -100,12 +100,19 @@ func printQuestions(w io.Writer, res *eval.QuestionsResult) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "calibration (answers given): confidence bin, n, mean confidence, share right")
-	for _, b := range res.All.Calibration {
-		fmt.Fprintf(w, "  [%.1f, %.1f) %4d %.3f %.3f\n", b.Low, b.High, b.N, b.MeanConfidence, b.Right)
-	}
+	printBins(w, res.All.Calibration)
 	for _, r := range res.Results {
 		if !r.OK {
 			fmt.Fprintf(w, "miss %s (%s, chunk rank %d, page rank %d): %s\n", r.ID, r.Kind, r.ChunkRank, r.PageRank, r.Why)
+		}
+	}
+}
+
+// printBins prints a calibration's non-empty bins.
+func printBins(w io.Writer, c eval.Calibration) {
+	for _, b := range c.Bins {
+		if b.Pairs > 0 {
+			fmt.Fprintf(w, "  [%.1f, %.1f) %5d %.3f %.3f\n", b.Lo, b.Hi, b.Pairs, b.MeanScore, b.Positive)
 		}
 	}
 }
