@@ -251,6 +251,11 @@ func (c *Checker) Explain(sentence string, passages []string) (Result, Features)
 	first, last := al.sents[chosen.first], al.sents[chosen.end-1]
 	res.Passage, res.Start, res.End = first.passage, first.span.Start, last.span.End
 	res.Score = f.Probability()
+	if res.Coverage < MinCoverage {
+		// Below the floor the sentence is not supported, and its score
+		// says so: the model never saw enough of such pairs to be trusted.
+		res.Score = min(res.Score, res.Coverage)
+	}
 	switch {
 	case fail.reason != "" && fail.contradicts:
 		res.Verdict, res.Reason = Contradicted, fail.reason
