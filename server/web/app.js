@@ -307,6 +307,7 @@
     let by = "Answered by the " + (ans.generator || "unknown") + " answerer";
     if (ans.model) by += " (" + (ans.provider ? ans.provider + " " : "") + ans.model + ")";
     meta.push(by + " from " + cites.size + (cites.size === 1 ? " passage." : " passages."));
+    if (typeof ans.confidence === "number") meta.push("Confidence " + Math.round(ans.confidence * 100) + "% (the estimated chance that this answer is right).");
     if (ans.fallback_reason) meta.push("The language model failed (" + ans.fallback_reason + "), so the answer was taken from the passages directly.");
     const dropped = (ans.unsupported || []).length;
     if (dropped > 0) meta.push(dropped + (dropped === 1 ? " sentence was" : " sentences were") + " left out: the passages do not support " + (dropped === 1 ? "it." : "them."));

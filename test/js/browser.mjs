@@ -115,6 +115,7 @@ async function extractive(page) {
   // An answer with citations; the first marker reveals the quoted passage.
   await ask(page, ANSWERED);
   check(await page.isVisible("#answer"), `no answer shown; error: ${await page.textContent("#ask-error")}`);
+  check(/Confidence \d+%/.test(await page.textContent("#answer-meta")), `the answer does not show its confidence: ${await page.textContent("#answer-meta")}`);
   const markers = page.locator("#answer-text button.cite");
   const count = await markers.count();
   check(count >= 1, `the answer has no [n] marker: ${await page.textContent("#answer-text")}`);
