@@ -220,22 +220,30 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 		ans.Abstained, ans.Reason = true, grounded.ReasonWeakEvidence
 		return ans
 	}
-	best := -1
+	// The anchor: the best selection score among the candidates that pass
+	// the question checks, else the best of all (whose failed check the
+	// abstention names). Checks are computed best first, until one passes.
+	order := make([]int, len(cands))
 	for i := range cands {
-		c := &cands[i]
-		c.Score = selectionScore(&c.Features)
-		if best < 0 || passesChecks(&c.Features) && (!passesChecks(&cands[best].Features) || c.Score > cands[best].Score) ||
-			!passesChecks(&cands[best].Features) && c.Score > cands[best].Score {
+		cands[i].Score = selectionScore(&cands[i].Features)
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(cands[b].Score, cands[a].Score) })
+	best := order[0]
+	for _, i := range order {
+		if e.passes(&cands[i]) {
 			best = i
+			break
 		}
 	}
+	e.check(&cands[best])
 	anchor := cands[best]
 	ans.Confidence = round3(confidenceOf(&anchor.Features))
 	if ans.Confidence < minConf || !passesChecks(&anchor.Features) || anchor.Features[fLex] < minCoverage {
 		ans.Abstained, ans.Reason = true, abstainReason(&anchor.Features)
 		return ans
 	}
-	picked := s.compose(cands, best)
+	picked := s.compose(e, cands, best, order)
 	var text strings.Builder
 	for i, c := range picked {
 		h := hits[c.Hit]
@@ -251,24 +259,20 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 }
 
 // compose picks the answer's sentences: the anchor cands[best], then, by
-// selection score, sentences of the anchor's passage that give context
+// selection score (order lists cands best first), sentences of the anchor's passage that give context
 // (continues), and sentences of other passages that pass the question
 // checks and cover nearly as much (0.75 of the anchor, and weakCoverage),
 // up to MaxSentences and MaxAnswerBytes, no two saying the same. It returns
 // them passage by passage, the anchor's passage first, in document order
 // within a passage.
-func (s *Service) compose(cands []Candidate, best int) []Candidate {
+func (s *Service) compose(e *evidence, cands []Candidate, best int, order []int) []Candidate {
 	anchor := cands[best]
-	order := make([]int, 0, len(cands))
-	for i := range cands {
-		if i != best {
-			order = append(order, i)
-		}
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(cands[b].Score, cands[a].Score) })
 	picked := []Candidate{anchor}
 	budget := s.cfg.MaxAnswerBytes - len(anchor.Text)
 	for _, i := range order {
+		if i == best {
+			continue
+		}
 		c := cands[i]
 		if len(picked) == s.cfg.MaxSentences {
 			break
@@ -280,7 +284,7 @@ func (s *Service) compose(cands []Candidate, best int) []Candidate {
 			if !continues(anchor, c) {
 				continue
 			}
-		} else if !passesChecks(&c.Features) || c.Features[fLex] < max(weakCoverage, 0.75*anchor.Features[fLex]) {
+		} else if c.Features[fLex] < max(weakCoverage, 0.75*anchor.Features[fLex]) || !e.passes(&cands[i]) {
 			continue
 		}
 		if slices.ContainsFunc(picked, func(p Candidate) bool { return sameSaying(p, c) }) {

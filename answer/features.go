@@ -3,6 +3,7 @@ package answer
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -54,6 +55,10 @@ type Candidate struct {
 	Score float64
 	// sentence index in the passage's sentences
 	si int
+	// checked: the question checks (fType, fNames, fNegation) are in
+	// Features; they are computed on demand (evidence.check), as most
+	// sentences never need them.
+	checked bool
 }
 
 // qword is a content word of the question with its index term and weight.
@@ -75,7 +80,8 @@ type evidence struct {
 	qvec   []float32
 	rare   string // the question's rarest term
 	maxLex float64
-	unseen float64 // see fUnseen
+	hits   []grounded.Hit
+	ps     []passage // the hits' analyses, set by candidates
 }
 
 func (s *Service) newEvidence(question string, qTerms []string, hits []grounded.Hit) *evidence {
@@ -106,24 +112,48 @@ func (s *Service) newEvidence(question string, qTerms []string, hits []grounded.
 	return e
 }
 
-// coverage is the idf-weighted share of question terms in terms (exact, or
+// termSet is the terms of a span of text and their prefixes.
+type termSet struct {
+	terms, prefixes map[string]bool
+}
+
+func newTermSet(terms []string) termSet {
+	ts := termSet{terms: make(map[string]bool, len(terms)), prefixes: make(map[string]bool, len(terms))}
+	for _, t := range terms {
+		ts.add(t)
+	}
+	return ts
+}
+
+func (ts termSet) add(t string) {
+	ts.terms[t] = true
+	if len(t) >= prefixLen {
+		ts.prefixes[t[:prefixLen]] = true
+	}
+}
+
+// has reports whether any of sets has term t.
+func has(sets []termSet, t string) bool {
+	for _, s := range sets {
+		if s.terms[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// coverage is the idf-weighted share of question terms in sets (exact, or
 // a shared prefix at prefixWeight), with heading terms at half weight.
-func (e *evidence) coverage(terms, heading map[string]bool) float64 {
+func (e *evidence) coverage(sets []termSet, heading map[string]bool) float64 {
 	if e.total == 0 {
 		return 0
-	}
-	prefixes := map[string]bool{}
-	for t := range terms {
-		if len(t) >= prefixLen {
-			prefixes[t[:prefixLen]] = true
-		}
 	}
 	var cov float64
 	for _, t := range e.terms {
 		switch {
-		case terms[t]:
+		case has(sets, t):
 			cov += e.weight[t]
-		case len(t) >= prefixLen && prefixes[t[:prefixLen]]:
+		case len(t) >= prefixLen && slices.ContainsFunc(sets, func(s termSet) bool { return s.prefixes[t[:prefixLen]] }):
 			cov += e.weight[t] * prefixWeight
 		case heading[t]:
 			cov += e.weight[t] / 2
@@ -135,13 +165,13 @@ func (e *evidence) coverage(terms, heading map[string]bool) float64 {
 // missMax is the idf of the rarest question term that neither terms nor
 // heading has, over the idf of the rarest question term; 0 when none is
 // missing.
-func (e *evidence) missMax(terms, heading map[string]bool) float64 {
+func (e *evidence) missMax(sets []termSet, heading map[string]bool) float64 {
 	if e.rare == "" || e.weight[e.rare] == 0 {
 		return 0
 	}
 	var m float64
 	for _, t := range e.terms {
-		if !terms[t] && !heading[t] {
+		if !has(sets, t) && !heading[t] {
 			m = max(m, e.weight[t])
 		}
 	}
@@ -174,6 +204,24 @@ func (e *evidence) soft(svecs [][]float32, terms map[string]bool) float64 {
 	return cov / total
 }
 
+// check fills in c's question checks, once.
+func (e *evidence) check(c *Candidate) {
+	if c.checked {
+		return
+	}
+	c.checked = true
+	f := &c.Features
+	f[fType] = b2f(hasAnswerOfType(e.q, c.Text))
+	f[fNames] = b2f(!namesMissing(e.q, e.hits[c.Hit], e.ps[c.Hit].sents, c.si))
+	f[fNegation] = b2f(!(e.q.negated && !isNegated(c.Text)) && !antonymConflict(e.q, lowerWords(c.Text)))
+}
+
+// passes reports whether c passes the question checks.
+func (e *evidence) passes(c *Candidate) bool {
+	e.check(c)
+	return passesChecks(&c.Features)
+}
+
 // vectors returns the vectors of text's content words and, in into, their
 // SIF-weighted average (the sentence's dense vector, unit length), with
 // the number of words of text.
@@ -202,20 +250,22 @@ func (e *evidence) vectors(text string, into []float32) (vecs [][]float32, dense
 type passage struct {
 	sents   []textproc.Sentence
 	terms   [][]string // each sentence's terms, in order
-	sets    []map[string]bool
+	sets    []termSet
 	heading map[string]bool
-	all     map[string]bool // every term of the passage
+	head    termSet // the heading's terms with their prefixes
+	all     termSet // every term of the passage
 }
 
 func (e *evidence) analyze(h grounded.Hit) passage {
-	p := passage{sents: textproc.Sentences(h.Text, 0, len(h.Text)), heading: textproc.Set(e.an.Terms(h.Heading())), all: map[string]bool{}}
+	p := passage{sents: textproc.Sentences(h.Text, 0, len(h.Text)), head: newTermSet(e.an.Terms(h.Heading())), all: newTermSet(nil)}
+	p.heading = p.head.terms
 	p.terms = make([][]string, len(p.sents))
-	p.sets = make([]map[string]bool, len(p.sents))
+	p.sets = make([]termSet, len(p.sents))
 	for si, sent := range p.sents {
 		p.terms[si] = e.an.Terms(h.Text[sent.Start:sent.End])
-		p.sets[si] = textproc.Set(p.terms[si])
-		for t := range p.sets[si] {
-			p.all[t] = true
+		p.sets[si] = newTermSet(p.terms[si])
+		for _, t := range p.terms[si] {
+			p.all.add(t)
 		}
 	}
 	return p
@@ -224,10 +274,11 @@ func (e *evidence) analyze(h grounded.Hit) passage {
 // candidates lists the sentences of hits worth weighing, with features.
 func (e *evidence) candidates(hits []grounded.Hit) []Candidate {
 	ps := make([]passage, len(hits))
+	e.hits, e.ps = hits, ps
 	seen := map[string]bool{}
 	for hi, h := range hits {
 		ps[hi] = e.analyze(h)
-		for t := range ps[hi].all {
+		for t := range ps[hi].all.terms {
 			seen[t] = true
 		}
 		for t := range ps[hi].heading {
@@ -251,8 +302,8 @@ func (e *evidence) candidates(hits []grounded.Hit) []Candidate {
 		if i := strings.LastIndex(last, " > "); i >= 0 {
 			last = last[i+3:]
 		}
-		headCov := e.coverage(heading, nil)
-		passCov := e.coverage(p.all, heading)
+		headCov := e.coverage([]termSet{p.head}, nil)
+		passCov := e.coverage([]termSet{p.all}, heading)
 		lexRel := 0.0
 		switch {
 		case e.maxLex > 0:
@@ -273,27 +324,19 @@ func (e *evidence) candidates(hits []grounded.Hit) []Candidate {
 				continue
 			}
 			terms := p.sets[si]
-			window := map[string]bool{}
-			for j := max(si-1, 0); j <= min(si+1, len(sents)-1); j++ {
-				for t := range p.sets[j] {
-					window[t] = true
-				}
-			}
+			window := p.sets[max(si-1, 0):min(si+2, len(sents))]
 			c := Candidate{Hit: hi, Start: h.Start + sent.Start, End: h.Start + sent.End, Text: text, si: si}
 			f := &c.Features
-			f[fLex] = e.coverage(terms, heading)
-			f[fSoft] = e.soft(vecs, terms)
+			f[fLex] = e.coverage(p.sets[si:si+1], heading)
+			f[fSoft] = e.soft(vecs, terms.terms)
 			f[fWindow] = e.coverage(window, heading)
 			f[fHeading] = headCov
 			f[fPassage] = passCov
 			f[fDense] = float64(wordvec.Dot(e.qvec, svec))
 			f[fRank] = 1 / float64(hi+1)
 			f[fLexRel] = lexRel
-			f[fType] = b2f(hasAnswerOfType(e.q, text))
-			f[fNames] = b2f(!namesMissing(e.q, h, sents, si))
-			f[fNegation] = b2f(!(e.q.negated && !isNegated(text)) && !antonymConflict(e.q, lowerWords(text)))
 			f[fBigram] = bigramShare(e.terms, p.terms[si])
-			f[fRare] = b2f(window[e.rare] || heading[e.rare])
+			f[fRare] = b2f(has(window, e.rare) || heading[e.rare])
 			f[fFirst] = b2f(first)
 			f[fLength] = math.Log1p(float64(nwords))
 			f[fQTerms] = math.Log1p(float64(len(e.terms)))
@@ -327,7 +370,11 @@ func (s *Service) Candidates(ctx context.Context, req grounded.AskRequest) ([]gr
 	hits = distinct(hits)
 	qTerms := textproc.Unique(s.an.Terms(question))
 	e := s.newEvidence(question, qTerms, hits)
-	return hits, e.candidates(hits), nil
+	cands := e.candidates(hits)
+	for i := range cands {
+		e.check(&cands[i])
+	}
+	return hits, cands, nil
 }
 
 // adviceWords mark a sentence that tells the reader what to do.
