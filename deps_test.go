@@ -12,7 +12,8 @@ import (
 // structure"): the domain package imports only the standard library, each
 // third-party library is imported by its one adapter, adapters never
 // import each other, and inside answer/ imports point down the layers
-// (support, then the grounding protocol, then its users).
+// (support, then the grounding protocol, then its users); test helper
+// packages are imported by tests only.
 func TestImportBoundaries(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json", "./...").Output()
 	if err != nil {
@@ -29,6 +30,10 @@ func TestImportBoundaries(t *testing.T) {
 		"github.com/tmc/langchaingo/llms/":   mod + "/provider",
 		"github.com/prometheus/":             mod + "/server",
 	}
+	// Test-only packages hold helpers shared by tests; only _test files may
+	// import them (go list's Imports leave out test imports), and they are
+	// the only packages whose non-test files may import "testing".
+	testOnly := map[string]bool{mod + "/ingest/internal/ingesttest": true}
 	// Leaves import nothing of the module but the domain package.
 	leaves := map[string]bool{mod + "/ingest/pdf": true}
 	adapters := []string{"/ingest", "/store", "/retrieval", "/answer", "/server", "/provider"}
@@ -71,6 +76,12 @@ func TestImportBoundaries(t *testing.T) {
 				if strings.HasPrefix(imp, lib) && !strings.HasPrefix(p.ImportPath, owner) {
 					t.Errorf("%s imports %s; only %s may", p.ImportPath, imp, owner)
 				}
+			}
+			if testOnly[imp] {
+				t.Errorf("%s imports %s outside its _test files; only tests may", p.ImportPath, imp)
+			}
+			if imp == "testing" && !testOnly[p.ImportPath] {
+				t.Errorf("%s imports testing outside its _test files; shared test helpers belong in a test-only package", p.ImportPath)
 			}
 			if leaves[p.ImportPath] && strings.HasPrefix(imp, mod+"/") {
 				t.Errorf("%s imports %s; it may import only the domain package of this module", p.ImportPath, imp)

@@ -12,6 +12,7 @@ import (
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/corpus"
 	"github.com/groundedhq/grounded/ingest"
+	"github.com/groundedhq/grounded/ingest/internal/ingesttest"
 )
 
 var vocabulary = strings.Fields(`retrieval grounding passage answer model token chunk section
@@ -119,24 +120,24 @@ func TestChunkProperties(t *testing.T) {
 	long := longMarkdown(1, 1000)
 	inputs := []input{
 		{"generated markdown default", ingest.ChunkConfig{}, load("long.md", long), 50},
-		{"generated markdown small", smallConfig, load("long.md", long), 500},
+		{"generated markdown small", ingesttest.SmallConfig, load("long.md", long), 500},
 		{"corpus default", ingest.ChunkConfig{}, corpusDocs(t), 60},
-		{"corpus small", smallConfig, corpusDocs(t), 300},
-		{"fixtures small", smallConfig, fixtureDocs, 10},
+		{"corpus small", ingesttest.SmallConfig, corpusDocs(t), 300},
+		{"fixtures small", ingesttest.SmallConfig, fixtureDocs, 10},
 	}
 	for _, in := range inputs {
 		t.Run(in.name, func(t *testing.T) {
 			t.Parallel()
-			ch := chunker(t, in.cfg)
+			ch := ingesttest.Chunker(t, in.cfg)
 			total := 0
 			for _, doc := range in.docs {
 				chunks := ch.Chunk(doc)
 				total += len(chunks)
-				checkDoc(t, doc)
-				checkChunks(t, doc, chunks)
+				ingesttest.CheckDoc(t, doc)
+				ingesttest.CheckChunks(t, doc, chunks)
 				checkMaxTokens(t, ch, doc, chunks)
 				checkWordBoundaries(t, doc, chunks)
-				checkCoverage(t, doc, chunks)
+				ingesttest.CheckCoverage(t, doc, chunks)
 			}
 			if total < in.minChunks {
 				t.Errorf("%d chunks for %d documents, want at least %d", total, len(in.docs), in.minChunks)
@@ -159,7 +160,7 @@ func TestChunkConfigDefaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := chunker(t, tt.in).Config(); got != tt.want {
+			if got := ingesttest.Chunker(t, tt.in).Config(); got != tt.want {
 				t.Errorf("Config() = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -177,7 +178,7 @@ func TestChunkConfigOverlapBelowMin(t *testing.T) {
 		{MaxTokens: 350},
 	} {
 		t.Run(fmt.Sprintf("%+v", in), func(t *testing.T) {
-			got := chunker(t, in).Config()
+			got := ingesttest.Chunker(t, in).Config()
 			if !(0 < got.OverlapTokens && got.OverlapTokens < got.MinTokens && got.MinTokens <= got.MaxTokens) {
 				t.Errorf("Config() = %+v, want 0 < OverlapTokens < MinTokens <= MaxTokens", got)
 			}
@@ -197,12 +198,12 @@ func TestChunkOverlap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := chunker(t, ingest.ChunkConfig{MaxTokens: 100, MinTokens: 50, OverlapTokens: 20})
+	ch := ingesttest.Chunker(t, ingest.ChunkConfig{MaxTokens: 100, MinTokens: 50, OverlapTokens: 20})
 	chunks := ch.Chunk(doc)
 	if len(chunks) < 10 {
 		t.Fatalf("%d chunks, want at least 10", len(chunks))
 	}
-	checkChunks(t, doc, chunks)
+	ingesttest.CheckChunks(t, doc, chunks)
 	for i := 1; i < len(chunks); i++ {
 		p, c := chunks[i-1], chunks[i]
 		if c.Start >= p.End {
@@ -234,15 +235,15 @@ func TestChunkEndsAtParagraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := chunker(t, ingest.ChunkConfig{MaxTokens: 100, MinTokens: 40, OverlapTokens: 5})
+	ch := ingesttest.Chunker(t, ingest.ChunkConfig{MaxTokens: 100, MinTokens: 40, OverlapTokens: 5})
 	chunks := ch.Chunk(doc)
-	checkChunks(t, doc, chunks)
+	ingesttest.CheckChunks(t, doc, chunks)
 	if len(chunks) < 5 {
 		t.Fatalf("%d chunks, want at least 5", len(chunks))
 	}
 	for i, c := range chunks {
 		if !strings.HasPrefix(c.Text, "Paragraph") || !strings.HasSuffix(c.Text, "sentence 3 is about chunking text.") {
-			t.Errorf("chunk %d is not whole paragraphs: %q", i, clip(c.Text))
+			t.Errorf("chunk %d is not whole paragraphs: %q", i, ingesttest.Clip(c.Text))
 		}
 	}
 }
@@ -263,20 +264,20 @@ func TestChunkLongSentence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := chunker(t, ingest.ChunkConfig{})
+	ch := ingesttest.Chunker(t, ingest.ChunkConfig{})
 	chunks := ch.Chunk(doc)
 	if len(chunks) < 5 {
 		t.Fatalf("%d chunks, want the sentence cut into at least 5", len(chunks))
 	}
-	checkChunks(t, doc, chunks)
+	ingesttest.CheckChunks(t, doc, chunks)
 	checkMaxTokens(t, ch, doc, chunks)
-	checkCoverage(t, doc, chunks)
+	ingesttest.CheckCoverage(t, doc, chunks)
 	for i, c := range chunks {
 		if c.Start > 0 && text[c.Start-1] != ' ' {
-			t.Errorf("chunk %d starts inside a word: %q", i, tail(text[:c.Start], 10)+"|"+prefix(c.Text, 10))
+			t.Errorf("chunk %d starts inside a word: %q", i, ingesttest.Tail(text[:c.Start], 10)+"|"+ingesttest.Prefix(c.Text, 10))
 		}
 		if c.End < len(text) && text[c.End] != ' ' {
-			t.Errorf("chunk %d ends inside a word: %q", i, tail(c.Text, 10)+"|"+prefix(text[c.End:], 10))
+			t.Errorf("chunk %d ends inside a word: %q", i, ingesttest.Tail(c.Text, 10)+"|"+ingesttest.Prefix(text[c.End:], 10))
 		}
 	}
 }
@@ -291,7 +292,7 @@ func TestChunkLongWord(t *testing.T) {
 		{"combining marks", strings.Repeat("e\u0301", 1000)},
 		{"ascii", strings.Repeat("x", 3000)},
 	}
-	ch := chunker(t, ingest.ChunkConfig{})
+	ch := ingesttest.Chunker(t, ingest.ChunkConfig{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc, err := ingest.Load("word.txt", []byte(tt.text))
@@ -302,7 +303,7 @@ func TestChunkLongWord(t *testing.T) {
 			if len(chunks) < 2 {
 				t.Fatalf("%d chunks, want the word cut", len(chunks))
 			}
-			checkChunks(t, doc, chunks)
+			ingesttest.CheckChunks(t, doc, chunks)
 			checkMaxTokens(t, ch, doc, chunks)
 			var joined strings.Builder
 			end := 0
@@ -332,7 +333,7 @@ func TestChunkUnicodeAndSpecialText(t *testing.T) {
 		{"control characters", strings.Repeat("a\x00b\x01c\u200b\ufeff d. ", 100)},
 		{"CRLF lines", strings.Repeat("A line of text.\r\n", 200)},
 	}
-	ch := chunker(t, ingest.ChunkConfig{})
+	ch := ingesttest.Chunker(t, ingest.ChunkConfig{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc, err := ingest.Load("u.txt", []byte(tt.text))
@@ -343,16 +344,16 @@ func TestChunkUnicodeAndSpecialText(t *testing.T) {
 			if len(chunks) == 0 {
 				t.Fatal("no chunks")
 			}
-			checkChunks(t, doc, chunks)
+			ingesttest.CheckChunks(t, doc, chunks)
 			checkMaxTokens(t, ch, doc, chunks)
-			checkCoverage(t, doc, chunks)
+			ingesttest.CheckCoverage(t, doc, chunks)
 		})
 	}
 }
 
 func TestCountTokens(t *testing.T) {
 	t.Parallel()
-	ch := chunker(t, ingest.ChunkConfig{})
+	ch := ingesttest.Chunker(t, ingest.ChunkConfig{})
 	tests := []struct {
 		name string
 		in   string
@@ -377,7 +378,7 @@ func TestCountTokens(t *testing.T) {
 func TestChunkIDs(t *testing.T) {
 	t.Parallel()
 	doc, _ := loadFixture(t, "guide.md")
-	chunks := chunker(t, smallConfig).Chunk(doc)
+	chunks := ingesttest.Chunker(t, ingesttest.SmallConfig).Chunk(doc)
 	seen := map[string]bool{}
 	for i, c := range chunks {
 		if want := fmt.Sprintf("%s-%05d", doc.ID, i); c.ID != want {
@@ -396,7 +397,7 @@ func TestChunkNoSections(t *testing.T) {
 	t.Parallel()
 	text := "First sentence here. Second sentence there."
 	doc := &grounded.Document{ID: "d", Source: "s", Title: "t", Text: text}
-	chunks := chunker(t, ingest.ChunkConfig{}).Chunk(doc)
+	chunks := ingesttest.Chunker(t, ingest.ChunkConfig{}).Chunk(doc)
 	if len(chunks) != 1 || chunks[0].Text != text || chunks[0].Section != "" {
 		t.Fatalf("chunks = %+v, want one chunk of the whole text", chunks)
 	}
@@ -418,7 +419,7 @@ func TestChunkShortUnitsStayUnderMax(t *testing.T) {
 		{"one-word paragraphs", strings.Repeat("Yes\n\n", 1000)},
 		{"short sentences", strings.Repeat("Yes. ", 1000)},
 	}
-	ch := chunker(t, ingest.ChunkConfig{})
+	ch := ingesttest.Chunker(t, ingest.ChunkConfig{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc, err := ingest.Load("short.md", []byte(tt.text))
@@ -426,8 +427,8 @@ func TestChunkShortUnitsStayUnderMax(t *testing.T) {
 				t.Fatal(err)
 			}
 			chunks := ch.Chunk(doc)
-			checkChunks(t, doc, chunks)
-			checkCoverage(t, doc, chunks)
+			ingesttest.CheckChunks(t, doc, chunks)
+			ingesttest.CheckCoverage(t, doc, chunks)
 			checkMaxTokens(t, ch, doc, chunks)
 		})
 	}

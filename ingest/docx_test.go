@@ -17,6 +17,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/ingest"
+	"github.com/groundedhq/grounded/ingest/internal/ingesttest"
 )
 
 const wordNS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -127,7 +128,7 @@ func TestLoadDOCX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDoc(t, doc)
+	ingesttest.CheckDoc(t, doc)
 	wantText := "Trial report\n\nPrepared for the board.\n\nSummary\n\nHomes:\t48\nSites: 3\n\n" +
 		"Costs & savings\n\nItem | Cost\nUnit | 3,499\nInstall | 1,200\n\nNext steps\n\nExtend monitoring."
 	if doc.Text != wantText {
@@ -158,9 +159,9 @@ func TestLoadDOCX(t *testing.T) {
 		t.Errorf("section texts = %q, want %q", got, wantSections)
 	}
 	// Chunks quote the text exactly and carry the heading path.
-	chunks := chunker(t, smallConfig).Chunk(doc)
-	checkChunks(t, doc, chunks)
-	checkCoverage(t, doc, chunks)
+	chunks := ingesttest.Chunker(t, ingesttest.SmallConfig).Chunk(doc)
+	ingesttest.CheckChunks(t, doc, chunks)
+	ingesttest.CheckCoverage(t, doc, chunks)
 	found := false
 	for _, c := range chunks {
 		if i := strings.Index(c.Text, "Unit | 3,499"); i >= 0 {
@@ -248,7 +249,7 @@ func TestLoadDOCXMarkup(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, doc)
 			if doc.Text != tt.want {
 				t.Errorf("Text = %q, want %q", doc.Text, tt.want)
 			}
@@ -326,10 +327,10 @@ func TestLoadDOCXFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDoc(t, doc)
-	chunks := chunker(t, smallConfig).Chunk(doc)
-	checkChunks(t, doc, chunks)
-	checkCoverage(t, doc, chunks)
+	ingesttest.CheckDoc(t, doc)
+	chunks := ingesttest.Chunker(t, ingesttest.SmallConfig).Chunk(doc)
+	ingesttest.CheckChunks(t, doc, chunks)
+	ingesttest.CheckCoverage(t, doc, chunks)
 	for _, bad := range []string{"DRAFT NOTE", "up from 2.9", "HYPERLINK", "2880"} {
 		if strings.Contains(doc.Text, bad) {
 			t.Errorf("text holds %q, which Word does not show", bad)
@@ -545,7 +546,7 @@ func FuzzLoadDOCX(f *testing.F) {
 		f.Add([]byte(s), uint8(2))
 		f.Add([]byte(wordBody(s)), uint8(1))
 	}
-	ch := chunker(f, smallConfig)
+	ch := ingesttest.Chunker(f, ingesttest.SmallConfig)
 	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
 		switch mode % 3 {
 		case 1:
@@ -563,14 +564,14 @@ func FuzzLoadDOCX(f *testing.F) {
 			}
 			return
 		}
-		checkDoc(t, doc)
+		ingesttest.CheckDoc(t, doc)
 		for i, s := range doc.Sections {
 			if len(s.Path) > 0 && !strings.HasPrefix(doc.Text[s.Start:], strings.Fields(s.Path[len(s.Path)-1])[0]) {
 				t.Errorf("section %d does not start with its heading %q", i, s.Path[len(s.Path)-1])
 			}
 		}
 		chunks := ch.Chunk(doc)
-		checkNoChunks(t, doc, chunks)
-		checkChunks(t, doc, chunks)
+		ingesttest.CheckNoChunks(t, doc, chunks)
+		ingesttest.CheckChunks(t, doc, chunks)
 	})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/ingest"
+	"github.com/groundedhq/grounded/ingest/internal/ingesttest"
 )
 
 // fuzzSources maps FuzzLoad's format selector to a file name.
@@ -14,7 +15,7 @@ var fuzzSources = []string{"fuzz.md", "fuzz.txt", "fuzz.html"}
 
 // fuzzConfigs maps FuzzChunk's size selector to a chunk configuration.
 var fuzzConfigs = []ingest.ChunkConfig{
-	smallConfig,
+	ingesttest.SmallConfig,
 	{MaxTokens: 8, MinTokens: 4, OverlapTokens: 2},
 	{MaxTokens: 64, MinTokens: 40, OverlapTokens: 16},
 	{},
@@ -70,7 +71,7 @@ func malformed() []string {
 // valid UTF-8 ranges of its text, and Markdown and text must keep the bytes.
 func FuzzLoad(f *testing.F) {
 	for _, name := range fixtures {
-		data := readFixture(f, name)
+		data := ingesttest.ReadFixture(f, name)
 		for format := range fuzzSources {
 			f.Add(data, uint8(format))
 		}
@@ -87,8 +88,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add(line, uint8(1))
 	f.Add(append([]byte("<p>"), line[:len(line)/4]...), uint8(2))
 
-	ch := chunker(f, smallConfig)
-	big := chunker(f, ingest.ChunkConfig{})
+	ch := ingesttest.Chunker(f, ingesttest.SmallConfig)
+	big := ingesttest.Chunker(f, ingest.ChunkConfig{})
 	f.Fuzz(func(t *testing.T, data []byte, format uint8) {
 		source := fuzzSources[int(format)%len(fuzzSources)]
 		doc, err := ingest.Load(source, data)
@@ -107,14 +108,14 @@ func FuzzLoad(f *testing.F) {
 		if doc.Format != ingest.FormatHTML && doc.Text != string(data) {
 			t.Fatalf("%s text differs from the input", doc.Format)
 		}
-		checkDoc(t, doc)
+		ingesttest.CheckDoc(t, doc)
 		c := ch
 		if len(data) > 64<<10 {
 			c = big // keep the 1 MB seed fast
 		}
 		chunks := c.Chunk(doc)
-		checkNoChunks(t, doc, chunks)
-		checkChunks(t, doc, chunks)
+		ingesttest.CheckNoChunks(t, doc, chunks)
+		ingesttest.CheckChunks(t, doc, chunks)
 	})
 }
 
@@ -136,11 +137,11 @@ func FuzzChunk(f *testing.F) {
 		if err != nil {
 			return
 		}
-		ch := chunker(t, fuzzConfigs[int(size)%len(fuzzConfigs)])
+		ch := ingesttest.Chunker(t, fuzzConfigs[int(size)%len(fuzzConfigs)])
 		chunks := ch.Chunk(doc)
-		checkNoChunks(t, doc, chunks)
-		checkChunks(t, doc, chunks)
-		checkCoverage(t, doc, chunks)
+		ingesttest.CheckNoChunks(t, doc, chunks)
+		ingesttest.CheckChunks(t, doc, chunks)
+		ingesttest.CheckCoverage(t, doc, chunks)
 		limit := ch.Config().MaxTokens + tokenSlack
 		for i, c := range chunks {
 			if c.Tokens > limit {
@@ -148,19 +149,4 @@ func FuzzChunk(f *testing.F) {
 			}
 		}
 	})
-}
-
-// checkNoChunks allows a loaded document no chunks only when its text is
-// nothing but list markers ("* ", "1. "), which the sentence splitter drops.
-// The pipeline still stores such a document, with no chunks.
-func checkNoChunks(t *testing.T, doc *grounded.Document, chunks []grounded.Chunk) {
-	t.Helper()
-	if len(chunks) > 0 {
-		return
-	}
-	for _, f := range strings.Fields(doc.Text) {
-		if !isListMarker(f) {
-			t.Fatalf("a document with text %q has no chunks", clip(doc.Text))
-		}
-	}
 }

@@ -3,14 +3,18 @@ package ingest_test
 import (
 	"flag"
 	"strings"
-	"sync"
 	"testing"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/ingest"
+	"github.com/groundedhq/grounded/ingest/internal/ingesttest"
 )
+
+// The helpers shared with ingest/pdf's tests (the chunker cache, the
+// document and chunk checks) are in ingest/internal/ingesttest; these are
+// ingest's own.
 
 // update rewrites the golden files under testdata/: go test ./ingest -update
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -20,201 +24,24 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // so the white space between sentences and a re-tokenized cut can add a few.
 const tokenSlack = 10
 
-// smallConfig makes small inputs span several chunks, so packing, paragraph
-// breaks and overlap are exercised by short fixtures.
-var smallConfig = ingest.ChunkConfig{MaxTokens: 32, MinTokens: 16, OverlapTokens: 8}
-
-var chunkers struct {
-	sync.Mutex
-	m map[ingest.ChunkConfig]*ingest.Chunker
-}
-
-// chunker returns a shared chunker for cfg; loading the tokenizer is slow.
-// Chunkers are made one at a time: concurrent NewChunker calls race on
-// tiktoken's package-level loader (TestNewChunkerConcurrent).
-func chunker(tb testing.TB, cfg ingest.ChunkConfig) *ingest.Chunker {
-	tb.Helper()
-	chunkers.Lock()
-	defer chunkers.Unlock()
-	if c, ok := chunkers.m[cfg]; ok {
-		return c
-	}
-	c, err := ingest.NewChunker(cfg)
-	if err != nil {
-		tb.Fatalf("NewChunker(%+v): %v", cfg, err)
-	}
-	if chunkers.m == nil {
-		chunkers.m = map[ingest.ChunkConfig]*ingest.Chunker{}
-	}
-	chunkers.m[cfg] = c
-	return c
-}
-
-// checkDoc asserts the invariants every loaded document holds: valid UTF-8
-// text, sections in range, in order and not overlapping.
-func checkDoc(tb testing.TB, doc *grounded.Document) {
-	tb.Helper()
-	if !utf8.ValidString(doc.Text) {
-		tb.Errorf("%s: text is not valid UTF-8", doc.Source)
-	}
-	if !utf8.ValidString(doc.Title) {
-		tb.Errorf("%s: title %q is not valid UTF-8", doc.Source, doc.Title)
-	}
-	if strings.TrimSpace(doc.Text) == "" {
-		tb.Errorf("%s: loaded a document with no text", doc.Source)
-	}
-	prevEnd := 0
-	for i, s := range doc.Sections {
-		if s.Start < 0 || s.End > len(doc.Text) || s.Start > s.End {
-			tb.Errorf("%s: section %d range [%d,%d) outside text of %d bytes", doc.Source, i, s.Start, s.End, len(doc.Text))
-			continue
-		}
-		if s.Start < prevEnd {
-			tb.Errorf("%s: section %d starts at %d, before the previous one ends at %d", doc.Source, i, s.Start, prevEnd)
-		}
-		prevEnd = s.End
-		if !boundary(doc.Text, s.Start) || !boundary(doc.Text, s.End) {
-			tb.Errorf("%s: section %d [%d,%d) splits a UTF-8 sequence", doc.Source, i, s.Start, s.End)
-		}
-		for _, p := range s.Path {
-			if !utf8.ValidString(p) {
-				tb.Errorf("%s: section %d path element %q is not valid UTF-8", doc.Source, i, p)
-			}
-		}
-	}
-}
-
-// checkChunks asserts the invariants of a document's chunks: each is a valid
-// UTF-8 slice of the text inside one section, numbered in order, and the
-// chunks of a section follow each other, overlapping or separated by white
-// space only.
-func checkChunks(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk) {
-	tb.Helper()
-	for i, c := range chunks {
-		if c.Start < 0 || c.End > len(doc.Text) || c.Start >= c.End {
-			tb.Errorf("%s: chunk %d range [%d,%d) outside text of %d bytes or empty", doc.Source, i, c.Start, c.End, len(doc.Text))
-			continue
-		}
-		if c.Text != doc.Text[c.Start:c.End] {
-			tb.Errorf("%s: chunk %d text %q != doc.Text[%d:%d]", doc.Source, i, clip(c.Text), c.Start, c.End)
-		}
-		if !utf8.ValidString(c.Text) {
-			tb.Errorf("%s: chunk %d text is not valid UTF-8: %q", doc.Source, i, clip(c.Text))
-		}
-		if c.Ord != i || c.DocID != doc.ID || c.Source != doc.Source || c.Title != doc.Title {
-			tb.Errorf("%s: chunk %d has ord %d, doc %q, source %q, title %q", doc.Source, i, c.Ord, c.DocID, c.Source, c.Title)
-		}
-		if c.Tokens <= 0 {
-			tb.Errorf("%s: chunk %d has %d tokens", doc.Source, i, c.Tokens)
-		}
-		if s, ok := sectionOf(doc, c); !ok {
-			tb.Errorf("%s: chunk %d [%d,%d) is inside no section", doc.Source, i, c.Start, c.End)
-		} else if want := strings.Join(s.Path, " > "); c.Section != want {
-			tb.Errorf("%s: chunk %d section %q, want %q", doc.Source, i, c.Section, want)
-		}
-		if i == 0 {
-			continue
-		}
-		p := chunks[i-1]
-		ps, _ := sectionOf(doc, p)
-		cs, _ := sectionOf(doc, c)
-		if ps.Start != cs.Start || ps.End != cs.End {
-			continue
-		}
-		if c.Start <= p.Start {
-			tb.Errorf("%s: chunk %d starts at %d, not after chunk %d at %d", doc.Source, i, c.Start, i-1, p.Start)
-		}
-		if c.Start > p.End {
-			for _, f := range strings.Fields(doc.Text[p.End:c.Start]) {
-				if !isListMarker(f) {
-					tb.Errorf("%s: gap between chunks %d and %d holds text %q", doc.Source, i-1, i, clip(doc.Text[p.End:c.Start]))
-					break
-				}
-			}
-		}
-	}
-}
-
-// sectionOf returns the section that holds chunk c (the whole text when the
-// document has no sections).
-func sectionOf(doc *grounded.Document, c grounded.Chunk) (grounded.Section, bool) {
-	if len(doc.Sections) == 0 {
-		return grounded.Section{Start: 0, End: len(doc.Text)}, c.Start >= 0 && c.End <= len(doc.Text)
-	}
-	for _, s := range doc.Sections {
-		if s.Start <= c.Start && c.End <= s.End {
-			return s, true
-		}
-	}
-	return grounded.Section{}, false
-}
-
-// checkCoverage asserts that the chunks of each section cover all of its
-// text except white space and Markdown list markers (which the sentence
-// splitter leaves out).
-func checkCoverage(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk) {
-	tb.Helper()
-	covered := make([]bool, len(doc.Text))
-	for _, c := range chunks {
-		for i := max(c.Start, 0); i < min(c.End, len(doc.Text)); i++ {
-			covered[i] = true
-		}
-	}
-	sections := doc.Sections
-	if len(sections) == 0 {
-		sections = []grounded.Section{{Start: 0, End: len(doc.Text)}}
-	}
-	for _, s := range sections {
-		for i := s.Start; i < s.End; {
-			if covered[i] {
-				i++
-				continue
-			}
-			j := i
-			for j < s.End && !covered[j] {
-				j++
-			}
-			for _, f := range strings.Fields(doc.Text[i:j]) {
-				if !isListMarker(f) {
-					tb.Errorf("%s: text %q at [%d,%d) of section %v is in no chunk", doc.Source, clip(doc.Text[i:j]), i, j, s.Path)
-					break
-				}
-			}
-			i = j
-		}
-	}
-}
-
-func isListMarker(f string) bool {
-	switch f {
-	case "-", "*", "+":
-		return true
-	}
-	n := 0
-	for n < len(f) && n < 3 && '0' <= f[n] && f[n] <= '9' {
-		n++
-	}
-	return n > 0 && n+1 == len(f) && (f[n] == '.' || f[n] == ')')
-}
-
 // checkWordBoundaries asserts that a chunk that does not start (end) its
 // section's text starts (ends) between words: the rune before Start and the
 // rune at End are not letters or digits.
 func checkWordBoundaries(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk) {
 	tb.Helper()
 	for i, c := range chunks {
-		s, ok := sectionOf(doc, c)
+		s, ok := ingesttest.SectionOf(doc, c)
 		if !ok {
 			continue
 		}
 		if strings.TrimSpace(doc.Text[s.Start:c.Start]) != "" {
 			if r, _ := utf8.DecodeLastRuneInString(doc.Text[:c.Start]); isWordRune(r) {
-				tb.Errorf("%s: chunk %d starts inside a word: %q|%q", doc.Source, i, tail(doc.Text[:c.Start], 20), clip(c.Text))
+				tb.Errorf("%s: chunk %d starts inside a word: %q|%q", doc.Source, i, ingesttest.Tail(doc.Text[:c.Start], 20), ingesttest.Clip(c.Text))
 			}
 		}
 		if strings.TrimSpace(doc.Text[c.End:s.End]) != "" {
 			if r, _ := utf8.DecodeRuneInString(doc.Text[c.End:]); isWordRune(r) {
-				tb.Errorf("%s: chunk %d ends inside a word: %q|%q", doc.Source, i, tail(c.Text, 20), clip(doc.Text[c.End:]))
+				tb.Errorf("%s: chunk %d ends inside a word: %q|%q", doc.Source, i, ingesttest.Tail(c.Text, 20), ingesttest.Clip(doc.Text[c.End:]))
 			}
 		}
 	}
@@ -234,43 +61,10 @@ func checkMaxTokens(tb testing.TB, ch *ingest.Chunker, doc *grounded.Document, c
 		}
 		if over++; over == 1 {
 			tb.Errorf("%s: chunk %d [%d,%d) has %d tokens (reports %d), over MaxTokens %d + %d: %q",
-				doc.Source, i, c.Start, c.End, n, c.Tokens, ch.Config().MaxTokens, tokenSlack, clip(c.Text))
+				doc.Source, i, c.Start, c.End, n, c.Tokens, ch.Config().MaxTokens, tokenSlack, ingesttest.Clip(c.Text))
 		}
 	}
 	if over > 1 {
 		tb.Errorf("%s: %d of %d chunks are over MaxTokens", doc.Source, over, len(chunks))
 	}
-}
-
-func boundary(s string, i int) bool { return i == len(s) || utf8.RuneStart(s[i]) }
-
-// prefix returns at most n bytes of s, cut back to a rune boundary.
-func prefix(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// tail returns at most the last n bytes of s, cut forward to a rune boundary.
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := len(s) - n
-	for i < len(s) && !utf8.RuneStart(s[i]) {
-		i++
-	}
-	return s[i:]
-}
-
-// clip shortens s for error messages.
-func clip(s string) string {
-	if len(s) <= 80 {
-		return s
-	}
-	return prefix(s, 60) + "…" + tail(s, 20)
 }

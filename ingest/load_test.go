@@ -14,23 +14,15 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/ingest"
+	"github.com/groundedhq/grounded/ingest/internal/ingesttest"
 )
 
 // fixtures are the loader inputs under testdata/, each with a .golden file.
 var fixtures = []string{"guide.md", "notes.txt", "page.html"}
 
-func readFixture(tb testing.TB, name string) []byte {
-	tb.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
-}
-
 func loadFixture(tb testing.TB, name string) (*grounded.Document, []byte) {
 	tb.Helper()
-	data := readFixture(tb, name)
+	data := ingesttest.ReadFixture(tb, name)
 	doc, err := ingest.Load(name, data)
 	if err != nil {
 		tb.Fatalf("Load(%s): %v", name, err)
@@ -66,10 +58,10 @@ func render(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk) []by
 	tb.Helper()
 	g := golden{Title: doc.Title, Format: doc.Format, Sections: []goldenSection{}, Chunks: []goldenChunk{}}
 	for _, s := range doc.Sections {
-		g.Sections = append(g.Sections, goldenSection{s.Path, s.Start, s.End, prefix(doc.Text[s.Start:s.End], 60)})
+		g.Sections = append(g.Sections, goldenSection{s.Path, s.Start, s.End, ingesttest.Prefix(doc.Text[s.Start:s.End], 60)})
 	}
 	for _, c := range chunks {
-		g.Chunks = append(g.Chunks, goldenChunk{c.Section, c.Start, c.End, c.Tokens, prefix(c.Text, 40), tail(c.Text, 40)})
+		g.Chunks = append(g.Chunks, goldenChunk{c.Section, c.Start, c.End, c.Tokens, ingesttest.Prefix(c.Text, 40), ingesttest.Tail(c.Text, 40)})
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -85,13 +77,13 @@ func render(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk) []by
 // testdata/<fixture>.golden. Run go test ./ingest -update to accept changes.
 func TestLoadGolden(t *testing.T) {
 	t.Parallel()
-	ch := chunker(t, smallConfig)
+	ch := ingesttest.Chunker(t, ingesttest.SmallConfig)
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
 			doc, _ := loadFixture(t, name)
 			chunks := ch.Chunk(doc)
-			checkDoc(t, doc)
-			checkChunks(t, doc, chunks)
+			ingesttest.CheckDoc(t, doc)
+			ingesttest.CheckChunks(t, doc, chunks)
 			got := render(t, doc, chunks)
 			path := filepath.Join("testdata", name+".golden")
 			if *update {
@@ -259,7 +251,7 @@ func TestLoadMarkdown(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, doc)
 			if doc.Text != tt.in {
 				t.Errorf("Text differs from the input")
 			}
@@ -290,7 +282,7 @@ func TestLoadText(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, doc)
 			if doc.Text != tt.in {
 				t.Errorf("Text = %q, want the input", doc.Text)
 			}
@@ -345,7 +337,7 @@ func TestLoadHTMLFixture(t *testing.T) {
 	}
 	for _, s := range doc.Sections {
 		if title := s.Path[len(s.Path)-1]; !strings.HasPrefix(doc.Text[s.Start:s.End], title) {
-			t.Errorf("section %q starts with %q", title, prefix(doc.Text[s.Start:s.End], 30))
+			t.Errorf("section %q starts with %q", title, ingesttest.Prefix(doc.Text[s.Start:s.End], 30))
 		}
 	}
 }
@@ -407,7 +399,7 @@ func TestLoadHTML(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
+			ingesttest.CheckDoc(t, doc)
 			if doc.Title != tt.title {
 				t.Errorf("Title = %q, want %q", doc.Title, tt.title)
 			}

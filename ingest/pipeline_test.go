@@ -17,6 +17,7 @@ import (
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/corpus"
 	"github.com/groundedhq/grounded/ingest"
+	"github.com/groundedhq/grounded/ingest/internal/ingesttest"
 	"github.com/groundedhq/grounded/internal/textproc"
 	"github.com/groundedhq/grounded/retrieval"
 )
@@ -104,7 +105,7 @@ func hashEmbedder() grounded.Embedder { return retrieval.HashEmbedder(testDim, t
 func newPipeline(t *testing.T, sink ingest.Sink, mutate func(*ingest.Config)) *ingest.Pipeline {
 	t.Helper()
 	cfg := ingest.Config{
-		Chunker:  chunker(t, ingest.ChunkConfig{}),
+		Chunker:  ingesttest.Chunker(t, ingest.ChunkConfig{}),
 		Embedder: hashEmbedder(),
 		Sink:     sink,
 		Workers:  4,
@@ -147,9 +148,9 @@ func TestPipelineFolder(t *testing.T) {
 	dir := t.TempDir()
 	big := []byte(strings.Repeat("This file is over the size limit. ", 200)) // 6800 bytes
 	files := map[string][]byte{
-		"guide.md":             readFixture(t, "guide.md"),
-		"notes.txt":            readFixture(t, "notes.txt"),
-		"page.html":            readFixture(t, "page.html"),
+		"guide.md":             ingesttest.ReadFixture(t, "guide.md"),
+		"notes.txt":            ingesttest.ReadFixture(t, "notes.txt"),
+		"page.html":            ingesttest.ReadFixture(t, "page.html"),
 		"sub/nested.md":        []byte("# Nested\n\nA nested document about grounding.\n"),
 		"diagram.png":          []byte("\x89PNG not really"),
 		"empty.md":             {},
@@ -241,7 +242,7 @@ func TestPipelineFolder(t *testing.T) {
 	if !slices.Equal(stored, wantStored) {
 		t.Fatalf("stored %q, want %q", stored, wantStored)
 	}
-	ch := chunker(t, ingest.ChunkConfig{})
+	ch := ingesttest.Chunker(t, ingest.ChunkConfig{})
 	for _, src := range wantStored {
 		d := sink.docs[src]
 		data := files[strings.TrimPrefix(filepath.ToSlash(strings.TrimPrefix(src, dir)), "/")]
@@ -251,8 +252,8 @@ func TestPipelineFolder(t *testing.T) {
 		if d.Document.IngestedAt.IsZero() || d.Document.IngestedAt.Location() != time.UTC {
 			t.Errorf("%s: IngestedAt = %v", src, d.Document.IngestedAt)
 		}
-		checkDoc(t, d.Document)
-		checkChunks(t, d.Document, d.Chunks)
+		ingesttest.CheckDoc(t, d.Document)
+		ingesttest.CheckChunks(t, d.Document, d.Chunks)
 		want := ch.Chunk(d.Document)
 		if !slices.EqualFunc(d.Chunks, want, func(a, b grounded.Chunk) bool { return reflect.DeepEqual(a, b) }) {
 			t.Errorf("%s: stored chunks differ from Chunker.Chunk of the document", src)
@@ -497,7 +498,7 @@ func TestPipelineEmbedderErrors(t *testing.T) {
 
 func TestNewRequiresParts(t *testing.T) {
 	t.Parallel()
-	full := ingest.Config{Chunker: chunker(t, ingest.ChunkConfig{}), Embedder: hashEmbedder(), Sink: newMemSink()}
+	full := ingest.Config{Chunker: ingesttest.Chunker(t, ingest.ChunkConfig{}), Embedder: hashEmbedder(), Sink: newMemSink()}
 	tests := []struct {
 		name   string
 		mutate func(*ingest.Config)

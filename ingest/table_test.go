@@ -11,6 +11,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/ingest"
+	"github.com/groundedhq/grounded/ingest/internal/ingesttest"
 )
 
 // row is what a test expects of one table section.
@@ -24,7 +25,7 @@ type row struct {
 // each covering its text, and that the text is the rows joined by blank lines.
 func checkRows(t *testing.T, doc *grounded.Document, want []row) {
 	t.Helper()
-	checkDoc(t, doc)
+	ingesttest.CheckDoc(t, doc)
 	var got []row
 	for _, s := range doc.Sections {
 		if len(s.Path) != 0 {
@@ -195,7 +196,7 @@ func TestLoadTableErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			doc, err := ingest.LoadWith(tt.source, []byte(tt.in), ingest.LoadOptions{Table: tt.opt})
 			if err == nil {
-				t.Fatalf("LoadWith returned no error and a document with text %q", clip(doc.Text))
+				t.Fatalf("LoadWith returned no error and a document with text %q", ingesttest.Clip(doc.Text))
 			}
 			if doc != nil {
 				t.Errorf("LoadWith returned a document with its error")
@@ -205,7 +206,7 @@ func TestLoadTableErrors(t *testing.T) {
 			}
 			for _, s := range tt.contains {
 				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error %q does not mention %q", clip(err.Error()), s)
+					t.Errorf("error %q does not mention %q", ingesttest.Clip(err.Error()), s)
 				}
 			}
 		})
@@ -246,7 +247,7 @@ func TestLoadWithOtherFormats(t *testing.T) {
 	t.Parallel()
 	opt := ingest.LoadOptions{Table: ingest.TableOptions{Template: "{title}"}}
 	for _, name := range fixtures {
-		data := readFixture(t, name)
+		data := ingesttest.ReadFixture(t, name)
 		a, err := ingest.Load(name, data)
 		if err != nil {
 			t.Fatal(err)
@@ -286,12 +287,12 @@ func TestTableChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks := chunker(t, smallConfig).Chunk(doc)
-	checkChunks(t, doc, chunks)
-	checkCoverage(t, doc, chunks)
+	chunks := ingesttest.Chunker(t, ingesttest.SmallConfig).Chunk(doc)
+	ingesttest.CheckChunks(t, doc, chunks)
+	ingesttest.CheckCoverage(t, doc, chunks)
 	perRow := map[string]int{}
 	for i, c := range chunks {
-		s, ok := sectionOf(doc, c)
+		s, ok := ingesttest.SectionOf(doc, c)
 		if !ok {
 			continue // checkChunks reported it
 		}
@@ -326,12 +327,12 @@ func TestLoadTableFixtures(t *testing.T) {
 		}
 		t.Run(golden, func(t *testing.T) {
 			name := filepath.Join("table", tt.name)
-			doc, err := ingest.LoadWith(name, readFixture(t, name), ingest.LoadOptions{Table: tt.opt})
+			doc, err := ingest.LoadWith(name, ingesttest.ReadFixture(t, name), ingest.LoadOptions{Table: tt.opt})
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDoc(t, doc)
-			checkChunks(t, doc, chunker(t, smallConfig).Chunk(doc))
+			ingesttest.CheckDoc(t, doc)
+			ingesttest.CheckChunks(t, doc, ingesttest.Chunker(t, ingesttest.SmallConfig).Chunk(doc))
 			checkGolden(t, filepath.Join("table", golden), renderSections(t, doc))
 		})
 	}
@@ -344,7 +345,7 @@ func TestLoadTableFixtures(t *testing.T) {
 // metadata must reach their chunks.
 func FuzzLoadTable(f *testing.F) {
 	for _, name := range []string{"products.csv", "papers.jsonl"} {
-		data := readFixture(f, filepath.Join("table", name))
+		data := ingesttest.ReadFixture(f, filepath.Join("table", name))
 		for i := range 8 {
 			f.Add(data, uint8(i))
 		}
@@ -366,7 +367,7 @@ func FuzzLoadTable(f *testing.F) {
 		{Template: "{title}: {text}"},
 		{Template: "{{{a}}} {b}\n{ text }"},
 	}
-	ch := chunker(f, smallConfig)
+	ch := ingesttest.Chunker(f, ingesttest.SmallConfig)
 	f.Fuzz(func(t *testing.T, data []byte, sel uint8) {
 		source := []string{"fuzz.csv", "fuzz.jsonl"}[sel%2]
 		opt := options[int(sel/2)%len(options)]
@@ -380,12 +381,12 @@ func FuzzLoadTable(f *testing.F) {
 			}
 			return
 		}
-		checkDoc(t, doc)
+		ingesttest.CheckDoc(t, doc)
 		prev, end := 0, 0
 		for i, s := range doc.Sections {
 			text := doc.Text[s.Start:s.End]
 			if text == "" || text != strings.TrimSpace(text) {
-				t.Errorf("section %d text %q is empty or untrimmed", i, clip(text))
+				t.Errorf("section %d text %q is empty or untrimmed", i, ingesttest.Clip(text))
 			}
 			if sep := doc.Text[end:s.Start]; (i == 0 && sep != "") || (i > 0 && sep != "\n\n") {
 				t.Errorf("section %d is preceded by %q", i, sep)
@@ -403,13 +404,13 @@ func FuzzLoadTable(f *testing.F) {
 			}
 		}
 		if end != len(doc.Text) {
-			t.Errorf("text runs on after the last row: %q", clip(doc.Text[end:]))
+			t.Errorf("text runs on after the last row: %q", ingesttest.Clip(doc.Text[end:]))
 		}
 		chunks := ch.Chunk(doc)
-		checkNoChunks(t, doc, chunks)
-		checkChunks(t, doc, chunks)
+		ingesttest.CheckNoChunks(t, doc, chunks)
+		ingesttest.CheckChunks(t, doc, chunks)
 		for i, c := range chunks {
-			if s, ok := sectionOf(doc, c); ok && (c.Location != s.Location || !maps.Equal(c.Meta, s.Meta)) {
+			if s, ok := ingesttest.SectionOf(doc, c); ok && (c.Location != s.Location || !maps.Equal(c.Meta, s.Meta)) {
 				t.Errorf("chunk %d location %q meta %v, section's %q %v", i, c.Location, c.Meta, s.Location, s.Meta)
 			}
 		}

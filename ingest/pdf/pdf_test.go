@@ -13,6 +13,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/ingest"
+	"github.com/groundedhq/grounded/ingest/internal/ingesttest"
 )
 
 // pdfWriter writes a PDF file from object bodies numbered from 1.
@@ -174,7 +175,7 @@ func pdfThreePages() []byte {
 // title, separated by blank lines that are the only text between them.
 func checkPDFDoc(t *testing.T, doc *grounded.Document) {
 	t.Helper()
-	checkDoc(t, doc)
+	ingesttest.CheckDoc(t, doc)
 	if doc.Format != ingest.FormatPDF {
 		t.Errorf("Format = %q, want %q", doc.Format, ingest.FormatPDF)
 	}
@@ -379,7 +380,7 @@ func TestLoadPDFProducers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			doc, err := ingest.Load(tt.file, readFixture(t, tt.file))
+			doc, err := ingest.Load(tt.file, ingesttest.ReadFixture(t, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -479,8 +480,8 @@ func badPDFs(tb testing.TB) []struct {
 		{"object stream claims 10^18 objects", objStm("/N 1000000000000000000", noObj7), "claims"},
 		{"predictor row of 2^40 bytes", objStm("/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 1099511627776 >>", pdfDeflate(noObj7)), "predictor row"},
 		{"object stream decodes to 5 MiB", objStm("/Filter /FlateDecode", pdfDeflate(noObj7+strings.Repeat(" ", 5<<20))), "decodes to over 4 MiB"},
-		{"encrypted, AES-256", readFixture(tb, "qpdf-aes256.pdf"), "encrypted PDF: cannot decrypt"},
-		{"encrypted, user password", readFixture(tb, "qpdf-rc4-user-password.pdf"), "encrypted PDF: it needs a password"},
+		{"encrypted, AES-256", ingesttest.ReadFixture(tb, "qpdf-aes256.pdf"), "encrypted PDF: cannot decrypt"},
+		{"encrypted, user password", ingesttest.ReadFixture(tb, "qpdf-rc4-user-password.pdf"), "encrypted PDF: it needs a password"},
 	}
 }
 
@@ -550,7 +551,7 @@ func TestLoadPDFFormBomb(t *testing.T) {
 	}
 	// Drawn once at depth 1, twice at depth 2, ..., 128 times at depth 8.
 	if want := "Before the forms\nx"; !strings.HasPrefix(doc.Text, want) || strings.Count(doc.Text, "x") != 255 {
-		t.Errorf("text %q with %d x's, want %q and 255", clip(doc.Text), strings.Count(doc.Text, "x"), want)
+		t.Errorf("text %q with %d x's, want %q and 255", ingesttest.Clip(doc.Text), strings.Count(doc.Text, "x"), want)
 	}
 	_, err = ingest.Load("bomb.pdf", bomb(strings.Repeat("/Leaf Do ", 1<<10), 1<<6))
 	if code := grounded.ErrorCode(err); code != grounded.EINVALID || !strings.Contains(err.Error(), "content streams") {
@@ -574,18 +575,18 @@ func TestChunkPDF(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkPDFDoc(t, doc)
-	for _, cfg := range []ingest.ChunkConfig{{}, smallConfig} {
-		chunks := chunker(t, cfg).Chunk(doc)
-		checkChunks(t, doc, chunks)
-		checkCoverage(t, doc, chunks)
+	for _, cfg := range []ingest.ChunkConfig{{}, ingesttest.SmallConfig} {
+		chunks := ingesttest.Chunker(t, cfg).Chunk(doc)
+		ingesttest.CheckChunks(t, doc, chunks)
+		ingesttest.CheckCoverage(t, doc, chunks)
 		seen := map[string]bool{}
 		for i, c := range chunks {
-			s, _ := sectionOf(doc, c)
+			s, _ := ingesttest.SectionOf(doc, c)
 			if c.Location != s.Location || !strings.HasPrefix(c.Location, "p. ") {
 				t.Errorf("chunk %d location %q, want its section's %q", i, c.Location, s.Location)
 			}
 			if want := strings.TrimPrefix(s.Location, "p. "); !strings.HasPrefix(c.Text, "Page "+want+" ") && !strings.Contains(c.Text, "\nPage "+want+" ") {
-				t.Errorf("chunk %d at %s quotes %q", i, c.Location, clip(c.Text))
+				t.Errorf("chunk %d at %s quotes %q", i, c.Location, ingesttest.Clip(c.Text))
 			}
 			seen[c.Location] = true
 		}
@@ -609,7 +610,7 @@ func FuzzLoadPDF(f *testing.F) {
 		[]byte("%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"),
 	}
 	for _, name := range []string{"reportlab-truetype.pdf", "ghostscript-groff.pdf", "qpdf-object-streams.pdf", "qpdf-rc4-empty-password.pdf"} {
-		seeds = append(seeds, readFixture(f, name))
+		seeds = append(seeds, ingesttest.ReadFixture(f, name))
 	}
 	for _, bad := range badPDFs(f) {
 		if len(bad.data) < 8<<10 {
@@ -623,7 +624,7 @@ func FuzzLoadPDF(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
-	ch := chunker(f, smallConfig)
+	ch := ingesttest.Chunker(f, ingesttest.SmallConfig)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := ingest.Load("fuzz.pdf", data)
 		if err != nil {
@@ -637,10 +638,10 @@ func FuzzLoadPDF(f *testing.F) {
 		}
 		checkPDFDoc(t, doc)
 		chunks := ch.Chunk(doc)
-		checkNoChunks(t, doc, chunks)
-		checkChunks(t, doc, chunks)
+		ingesttest.CheckNoChunks(t, doc, chunks)
+		ingesttest.CheckChunks(t, doc, chunks)
 		for i, c := range chunks {
-			if s, _ := sectionOf(doc, c); c.Location != s.Location {
+			if s, _ := ingesttest.SectionOf(doc, c); c.Location != s.Location {
 				t.Errorf("chunk %d location %q, want %q", i, c.Location, s.Location)
 			}
 		}
@@ -650,7 +651,7 @@ func FuzzLoadPDF(f *testing.F) {
 // TestPDFFixturesMade keeps testdata/README.md and the files in step.
 func TestPDFFixturesMade(t *testing.T) {
 	t.Parallel()
-	readme := string(readFixture(t, "README.md"))
+	readme := string(ingesttest.ReadFixture(t, "README.md"))
 	files, err := os.ReadDir("testdata")
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,9 @@
-package pdf_test
-
-// Copies of ingest's test helpers (ingest/helpers_test.go) that the PDF tests
-// use: the PDF loader is tested through ingest.Load and the chunker.
+// Package ingesttest holds test helpers shared by the tests of ingest and
+// ingest/pdf: a shared chunker cache, fixture reading, and checks of the
+// invariants every loaded document and its chunks hold. Go cannot import
+// another package's _test files, so the helpers live here; only _test files
+// may import this package (deps_test.go holds that line).
+package ingesttest
 
 import (
 	"os"
@@ -15,15 +17,12 @@ import (
 	"github.com/groundedhq/grounded/ingest"
 )
 
-// smallConfig makes small inputs span several chunks.
-var smallConfig = ingest.ChunkConfig{MaxTokens: 32, MinTokens: 16, OverlapTokens: 8}
+// SmallConfig makes small inputs span several chunks, so packing, paragraph
+// breaks and overlap are exercised by short fixtures.
+var SmallConfig = ingest.ChunkConfig{MaxTokens: 32, MinTokens: 16, OverlapTokens: 8}
 
-var chunkers struct {
-	sync.Mutex
-	m map[ingest.ChunkConfig]*ingest.Chunker
-}
-
-func readFixture(tb testing.TB, name string) []byte {
+// ReadFixture returns the file name under the test's testdata/ folder.
+func ReadFixture(tb testing.TB, name string) []byte {
 	tb.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -32,10 +31,15 @@ func readFixture(tb testing.TB, name string) []byte {
 	return data
 }
 
-// chunker returns a shared chunker for cfg; loading the tokenizer is slow.
+var chunkers struct {
+	sync.Mutex
+	m map[ingest.ChunkConfig]*ingest.Chunker
+}
+
+// Chunker returns a shared chunker for cfg; loading the tokenizer is slow.
 // Chunkers are made one at a time: concurrent NewChunker calls race on
 // tiktoken's package-level loader (TestNewChunkerConcurrent).
-func chunker(tb testing.TB, cfg ingest.ChunkConfig) *ingest.Chunker {
+func Chunker(tb testing.TB, cfg ingest.ChunkConfig) *ingest.Chunker {
 	tb.Helper()
 	chunkers.Lock()
 	defer chunkers.Unlock()
@@ -53,9 +57,9 @@ func chunker(tb testing.TB, cfg ingest.ChunkConfig) *ingest.Chunker {
 	return c
 }
 
-// checkDoc asserts the invariants every loaded document holds: valid UTF-8
+// CheckDoc asserts the invariants every loaded document holds: valid UTF-8
 // text, sections in range, in order and not overlapping.
-func checkDoc(tb testing.TB, doc *grounded.Document) {
+func CheckDoc(tb testing.TB, doc *grounded.Document) {
 	tb.Helper()
 	if !utf8.ValidString(doc.Text) {
 		tb.Errorf("%s: text is not valid UTF-8", doc.Source)
@@ -76,7 +80,7 @@ func checkDoc(tb testing.TB, doc *grounded.Document) {
 			tb.Errorf("%s: section %d starts at %d, before the previous one ends at %d", doc.Source, i, s.Start, prevEnd)
 		}
 		prevEnd = s.End
-		if !boundary(doc.Text, s.Start) || !boundary(doc.Text, s.End) {
+		if !Boundary(doc.Text, s.Start) || !Boundary(doc.Text, s.End) {
 			tb.Errorf("%s: section %d [%d,%d) splits a UTF-8 sequence", doc.Source, i, s.Start, s.End)
 		}
 		for _, p := range s.Path {
@@ -87,11 +91,11 @@ func checkDoc(tb testing.TB, doc *grounded.Document) {
 	}
 }
 
-// checkChunks asserts the invariants of a document's chunks: each is a valid
+// CheckChunks asserts the invariants of a document's chunks: each is a valid
 // UTF-8 slice of the text inside one section, numbered in order, and the
 // chunks of a section follow each other, overlapping or separated by white
 // space only.
-func checkChunks(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk) {
+func CheckChunks(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk) {
 	tb.Helper()
 	for i, c := range chunks {
 		if c.Start < 0 || c.End > len(doc.Text) || c.Start >= c.End {
@@ -99,10 +103,10 @@ func checkChunks(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk)
 			continue
 		}
 		if c.Text != doc.Text[c.Start:c.End] {
-			tb.Errorf("%s: chunk %d text %q != doc.Text[%d:%d]", doc.Source, i, clip(c.Text), c.Start, c.End)
+			tb.Errorf("%s: chunk %d text %q != doc.Text[%d:%d]", doc.Source, i, Clip(c.Text), c.Start, c.End)
 		}
 		if !utf8.ValidString(c.Text) {
-			tb.Errorf("%s: chunk %d text is not valid UTF-8: %q", doc.Source, i, clip(c.Text))
+			tb.Errorf("%s: chunk %d text is not valid UTF-8: %q", doc.Source, i, Clip(c.Text))
 		}
 		if c.Ord != i || c.DocID != doc.ID || c.Source != doc.Source || c.Title != doc.Title {
 			tb.Errorf("%s: chunk %d has ord %d, doc %q, source %q, title %q", doc.Source, i, c.Ord, c.DocID, c.Source, c.Title)
@@ -110,7 +114,7 @@ func checkChunks(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk)
 		if c.Tokens <= 0 {
 			tb.Errorf("%s: chunk %d has %d tokens", doc.Source, i, c.Tokens)
 		}
-		if s, ok := sectionOf(doc, c); !ok {
+		if s, ok := SectionOf(doc, c); !ok {
 			tb.Errorf("%s: chunk %d [%d,%d) is inside no section", doc.Source, i, c.Start, c.End)
 		} else if want := strings.Join(s.Path, " > "); c.Section != want {
 			tb.Errorf("%s: chunk %d section %q, want %q", doc.Source, i, c.Section, want)
@@ -119,8 +123,8 @@ func checkChunks(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk)
 			continue
 		}
 		p := chunks[i-1]
-		ps, _ := sectionOf(doc, p)
-		cs, _ := sectionOf(doc, c)
+		ps, _ := SectionOf(doc, p)
+		cs, _ := SectionOf(doc, c)
 		if ps.Start != cs.Start || ps.End != cs.End {
 			continue
 		}
@@ -129,8 +133,8 @@ func checkChunks(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk)
 		}
 		if c.Start > p.End {
 			for _, f := range strings.Fields(doc.Text[p.End:c.Start]) {
-				if !isListMarker(f) {
-					tb.Errorf("%s: gap between chunks %d and %d holds text %q", doc.Source, i-1, i, clip(doc.Text[p.End:c.Start]))
+				if !IsListMarker(f) {
+					tb.Errorf("%s: gap between chunks %d and %d holds text %q", doc.Source, i-1, i, Clip(doc.Text[p.End:c.Start]))
 					break
 				}
 			}
@@ -138,24 +142,9 @@ func checkChunks(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk)
 	}
 }
 
-// checkNoChunks allows a loaded document no chunks only when its text is
-// nothing but list markers ("* ", "1. "), which the sentence splitter drops.
-// The pipeline still stores such a document, with no chunks.
-func checkNoChunks(t *testing.T, doc *grounded.Document, chunks []grounded.Chunk) {
-	t.Helper()
-	if len(chunks) > 0 {
-		return
-	}
-	for _, f := range strings.Fields(doc.Text) {
-		if !isListMarker(f) {
-			t.Fatalf("a document with text %q has no chunks", clip(doc.Text))
-		}
-	}
-}
-
-// sectionOf returns the section that holds chunk c (the whole text when the
+// SectionOf returns the section that holds chunk c (the whole text when the
 // document has no sections).
-func sectionOf(doc *grounded.Document, c grounded.Chunk) (grounded.Section, bool) {
+func SectionOf(doc *grounded.Document, c grounded.Chunk) (grounded.Section, bool) {
 	if len(doc.Sections) == 0 {
 		return grounded.Section{Start: 0, End: len(doc.Text)}, c.Start >= 0 && c.End <= len(doc.Text)
 	}
@@ -167,10 +156,10 @@ func sectionOf(doc *grounded.Document, c grounded.Chunk) (grounded.Section, bool
 	return grounded.Section{}, false
 }
 
-// checkCoverage asserts that the chunks of each section cover all of its
+// CheckCoverage asserts that the chunks of each section cover all of its
 // text except white space and Markdown list markers (which the sentence
 // splitter leaves out).
-func checkCoverage(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk) {
+func CheckCoverage(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk) {
 	tb.Helper()
 	covered := make([]bool, len(doc.Text))
 	for _, c := range chunks {
@@ -193,8 +182,8 @@ func checkCoverage(tb testing.TB, doc *grounded.Document, chunks []grounded.Chun
 				j++
 			}
 			for _, f := range strings.Fields(doc.Text[i:j]) {
-				if !isListMarker(f) {
-					tb.Errorf("%s: text %q at [%d,%d) of section %v is in no chunk", doc.Source, clip(doc.Text[i:j]), i, j, s.Path)
+				if !IsListMarker(f) {
+					tb.Errorf("%s: text %q at [%d,%d) of section %v is in no chunk", doc.Source, Clip(doc.Text[i:j]), i, j, s.Path)
 					break
 				}
 			}
@@ -203,7 +192,9 @@ func checkCoverage(tb testing.TB, doc *grounded.Document, chunks []grounded.Chun
 	}
 }
 
-func isListMarker(f string) bool {
+// IsListMarker reports whether field f is a Markdown list marker ("-", "*",
+// "+", "1.", "2)"), which the sentence splitter leaves out of chunks.
+func IsListMarker(f string) bool {
 	switch f {
 	case "-", "*", "+":
 		return true
@@ -215,10 +206,26 @@ func isListMarker(f string) bool {
 	return n > 0 && n+1 == len(f) && (f[n] == '.' || f[n] == ')')
 }
 
-func boundary(s string, i int) bool { return i == len(s) || utf8.RuneStart(s[i]) }
+// CheckNoChunks allows a loaded document no chunks only when its text is
+// nothing but list markers ("* ", "1. "), which the sentence splitter drops.
+// The pipeline still stores such a document, with no chunks.
+func CheckNoChunks(tb testing.TB, doc *grounded.Document, chunks []grounded.Chunk) {
+	tb.Helper()
+	if len(chunks) > 0 {
+		return
+	}
+	for _, f := range strings.Fields(doc.Text) {
+		if !IsListMarker(f) {
+			tb.Fatalf("a document with text %q has no chunks", Clip(doc.Text))
+		}
+	}
+}
 
-// prefix returns at most n bytes of s, cut back to a rune boundary.
-func prefix(s string, n int) string {
+// Boundary reports whether byte offset i of s is a rune boundary.
+func Boundary(s string, i int) bool { return i == len(s) || utf8.RuneStart(s[i]) }
+
+// Prefix returns at most n bytes of s, cut back to a rune boundary.
+func Prefix(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -228,8 +235,8 @@ func prefix(s string, n int) string {
 	return s[:n]
 }
 
-// tail returns at most the last n bytes of s, cut forward to a rune boundary.
-func tail(s string, n int) string {
+// Tail returns at most the last n bytes of s, cut forward to a rune boundary.
+func Tail(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -240,10 +247,10 @@ func tail(s string, n int) string {
 	return s[i:]
 }
 
-// clip shortens s for error messages.
-func clip(s string) string {
+// Clip shortens s for error messages.
+func Clip(s string) string {
 	if len(s) <= 80 {
 		return s
 	}
-	return prefix(s, 60) + "…" + tail(s, 20)
+	return Prefix(s, 60) + "…" + Tail(s, 20)
 }
