@@ -261,10 +261,13 @@ func (s *Service) extractive(question string, qTerms []string, hits []grounded.H
 // compose picks the answer's sentences: the anchor cands[best], then, by
 // selection score (order lists cands best first), sentences of the anchor's passage that give context
 // (continues), and sentences of other passages that pass the question
-// checks and cover nearly as much (0.75 of the anchor, and weakCoverage),
+// checks, cover nearly as much (0.75 of the anchor, and weakCoverage) and
+// are nearly as likely right on their own (0.8 of the anchor's confidence:
+// no off-topic sentence fills the quota; on the SQuAD tune half it costs
+// 1.7 points of answer recall and 0.8 of grounded accuracy),
 // up to MaxSentences and MaxAnswerBytes, no two saying the same. It returns
-// them passage by passage, the anchor's passage first, in document order
-// within a passage.
+// the anchor first, then the others passage by passage, the anchor's
+// passage first, in document order within a passage.
 func (s *Service) compose(e *evidence, cands []Candidate, best int, order []int) []Candidate {
 	anchor := cands[best]
 	picked := []Candidate{anchor}
@@ -284,8 +287,9 @@ func (s *Service) compose(e *evidence, cands []Candidate, best int, order []int)
 			if !continues(anchor, c) {
 				continue
 			}
-		} else if c.Features[fLex] < max(weakCoverage, 0.75*anchor.Features[fLex]) || !e.passes(&cands[i]) {
-			continue
+		} else if c.Features[fLex] < max(weakCoverage, 0.75*anchor.Features[fLex]) || !e.passes(&cands[i]) ||
+			confidenceOf(&cands[i].Features) < 0.8*confidenceOf(&anchor.Features) {
+			continue // another passage's sentence must be nearly as likely right as the anchor
 		}
 		if slices.ContainsFunc(picked, func(p Candidate) bool { return sameSaying(p, c) }) {
 			continue
@@ -293,7 +297,9 @@ func (s *Service) compose(e *evidence, cands []Candidate, best int, order []int)
 		picked = append(picked, c)
 		budget -= len(c.Text)
 	}
-	slices.SortStableFunc(picked, func(a, b Candidate) int {
+	// The anchor first (the key sentence leads), then the rest passage by
+	// passage, in document order within a passage.
+	slices.SortStableFunc(picked[1:], func(a, b Candidate) int {
 		if a.Hit != b.Hit {
 			if a.Hit == anchor.Hit {
 				return -1
