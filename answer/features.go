@@ -20,7 +20,7 @@ const (
 	fWindow          // lexical coverage of the sentence with its neighbours and heading
 	fHeading         // lexical coverage of the passage's heading (title and section path)
 	fPassage         // lexical coverage of the whole passage and heading
-	fDense           // cosine of the SIF word-vector averages of question and sentence
+	fDense           // cosine of the SIF word-vector averages of question and sentence (fLex when the question has no vector)
 	fRank            // 1/(passage rank)
 	fLexRel          // the passage's BM25 score over the best passage's
 	fType            // the sentence holds an answer of the asked type (when, how many, who, where)
@@ -80,12 +80,19 @@ type evidence struct {
 	qvec   []float32
 	rare   string // the question's rarest term
 	maxLex float64
+	noVec  bool // the question's dense vector is zero: no word has a vector
 	hits   []grounded.Hit
 	ps     []passage // the hits' analyses, set by candidates
 }
 
 func (s *Service) newEvidence(question string, qTerms []string, hits []grounded.Hit) *evidence {
-	e := &evidence{an: s.an, vecs: s.vecs, q: analyzeQuestion(question), terms: qTerms, weight: map[string]float64{}}
+	q := analyzeQuestion(question)
+	if head := s.an.Term(q.head); head != "" && len(qTerms) > 1 {
+		// The wh-phrase's head ("how long", "what year") is asked for, not
+		// matched: the answer-type check looks for a duration or a year.
+		qTerms = slices.DeleteFunc(slices.Clone(qTerms), func(t string) bool { return t == head })
+	}
+	e := &evidence{an: s.an, vecs: s.vecs, q: q, terms: qTerms, weight: map[string]float64{}}
 	best := -1.0
 	for _, t := range qTerms {
 		w := s.search.IDF(t)
@@ -106,6 +113,7 @@ func (s *Service) newEvidence(question string, qTerms []string, hits []grounded.
 		e.words = append(e.words, qword{term: t, idf: e.weight[t], vec: e.vecs.Vector(w)})
 	}
 	e.qvec = e.vecs.Embed(question, nil)
+	e.noVec = !slices.ContainsFunc(e.qvec, func(x float32) bool { return x != 0 })
 	for _, h := range hits {
 		e.maxLex = max(e.maxLex, h.LexicalScore)
 	}
@@ -332,7 +340,11 @@ func (e *evidence) candidates(hits []grounded.Hit) []Candidate {
 			f[fWindow] = e.coverage(window, heading)
 			f[fHeading] = headCov
 			f[fPassage] = passCov
-			f[fDense] = float64(wordvec.Dot(e.qvec, svec))
+			if e.noVec {
+				f[fDense] = f[fLex] // no word of the question has a vector ("What is LoRA?")
+			} else {
+				f[fDense] = float64(wordvec.Dot(e.qvec, svec))
+			}
 			f[fRank] = 1 / float64(hi+1)
 			f[fLexRel] = lexRel
 			f[fBigram] = bigramShare(e.terms, p.terms[si])

@@ -30,6 +30,10 @@ type question struct {
 	// howTo: the question asks what to do ("how do I", "what should I
 	// use", "any way to", "instead", "fix", "avoid").
 	howTo bool
+	// head is the lower-cased word of the wh-phrase that names the kind
+	// of answer ("long" in "how long", "year" in "what year"): the answer
+	// type check looks for it, so the answer need not repeat it.
+	head string
 }
 
 var howToCue = regexp.MustCompile(`(?i)\b(how (do|can|should|would) (i|we|you)|how to|what should|which .* should|should i|any way|is there a way|instead|best way|fix|avoid|prevent|workaround|get around|what do i|what can i)\b`)
@@ -52,8 +56,15 @@ func analyzeQuestion(q string) question {
 	switch {
 	case timeHead.MatchString(q) || (strings.HasPrefix(lower, "when ") && !whenCondition.MatchString(lower)):
 		out.kind = typeTime
+		if m := timeHead.FindStringSubmatch(q); m != nil {
+			out.head = strings.ToLower(m[2])
+		}
 	case quantityHead.MatchString(q):
 		out.kind = typeQuantity
+		if m := quantityHead.FindStringSubmatch(q); m != nil {
+			f := strings.Fields(strings.ToLower(m[0]))
+			out.head = f[len(f)-1]
+		}
 	case strings.HasPrefix(lower, "who ") || strings.HasPrefix(lower, "whom ") || strings.HasPrefix(lower, "whose "):
 		out.kind = typePerson
 	case strings.HasPrefix(lower, "where "):

@@ -3,4 +3,4 @@
 package answer
 
 // confidenceWeights: the bias, then one weight per feature of expand (model.go).
-var confidenceWeights = [numExpanded + 1]float64{-13.1787, 0.171541, 0.511921, 0, 0, 0, 1.86504, 0.58888, 3.28846, 0.732541, 0.0221915, 3.53251, 0.760826, 0.188426, 0, 0, 0, 0, 0, 0, 0, 0, 2.04902, 0, 0, 0, 0.519753}
+var confidenceWeights = [numExpanded + 1]float64{-14.3284, 0.546423, 0.0919126, 0.253946, 0, 0, 3.41556, 0.41292, 3.49969, 0.692463, 0, 3.43817, 0, 0.00774029, 0, 0, 0, 0, 0, 0, 0, 0.273264, 1.94311, 0, 0, 0, 0.664785}
