@@ -53,9 +53,20 @@ type claim struct {
 	seq    []int // term index of each content word, in order
 	names  []phrase
 	nums   []number
-	neg    bool
-	dir    int8
-	comps  []string // comparison words that the evidence must state
+	// acronyms are the claim's acronyms with the term each is (see
+	// acronym.go); spelled are the acronyms that runs of its words spell
+	// out, with the terms of each run.
+	acronyms []claimAcronym
+	spelled  map[string][]int
+	neg      bool
+	dir      int8
+	comps    []string // comparison words that the evidence must state
+}
+
+// claimAcronym is an acronym of the claim: its acronymKey and term index.
+type claimAcronym struct {
+	key  string
+	term int
 }
 
 // psent is one sentence of a passage.
@@ -105,6 +116,25 @@ func (c *Checker) analyzeClaim(s string) *claim {
 		return cl
 	}
 	cl.names = namePhrases(s, cl.words, cl.lowers)
+	for i, w := range cl.words {
+		if k, ok := cl.seq2term(i); ok {
+			if key, ok := acronymKey(s[w.Start:w.End]); ok {
+				cl.acronyms = append(cl.acronyms, claimAcronym{key, k})
+			}
+		}
+	}
+	for key, runs := range spelledRuns(cl.lowers) {
+		for _, r := range runs {
+			for i := r[0]; i < r[1]; i++ {
+				if k, ok := cl.seq2term(i); ok {
+					if cl.spelled == nil {
+						cl.spelled = map[string][]int{}
+					}
+					cl.spelled[key] = append(cl.spelled[key], k)
+				}
+			}
+		}
+	}
 	cl.nums = numbersOf(s, cl.words, cl.lowers)
 	if !c.cfg.NoNegationCheck {
 		cl.neg = isNegated(s, cl.words, cl.lowers)
@@ -112,6 +142,19 @@ func (c *Checker) analyzeClaim(s string) *claim {
 		cl.comps = comparisons(cl.lowers)
 	}
 	return cl
+}
+
+// seq2term returns the term index of word i, false for a stop word.
+func (cl *claim) seq2term(i int) (int, bool) {
+	if cl.stems[i] == "" {
+		return 0, false
+	}
+	for k, t := range cl.terms {
+		if t.term == cl.stems[i] {
+			return k, true
+		}
+	}
+	return 0, false
 }
 
 // align scores every window of the passages against cl (see Explain) and
@@ -128,27 +171,51 @@ func (c *Checker) align(cl *claim, passages []string) *alignment {
 	}
 	al := &alignment{passages: passages}
 	seen := make([]bool, len(terms))
+	var lowers []string
 	for pi, p := range passages {
 		for _, s := range textproc.Sentences(p, 0, len(p)) {
 			text := p[s.Start:s.End]
 			ps := psent{passage: pi, span: s.Span, credit: make([]float64, len(terms))}
 			clear(seen)
-			for _, w := range textproc.Words(text) {
-				st := c.an.Term(text[w.Start:w.End])
+			words := textproc.Words(text)
+			lowers = lowers[:0]
+			credit := func(i int) {
+				ps.credit[i] = 1
+				if !seen[i] {
+					seen[i] = true
+					terms[i].df++
+				}
+			}
+			for _, w := range words {
+				word := text[w.Start:w.End]
+				lowers = append(lowers, lower(word))
+				if cl.spelled != nil {
+					// The sentence's acronym stands for the claim's words
+					// that spell it: "ROS" for "reactive oxygen species".
+					if key, ok := acronymKey(word); ok && len(key) >= minReverse {
+						for _, i := range cl.spelled[key] {
+							credit(i)
+						}
+					}
+				}
+				st := c.an.Term(word)
 				if st == "" {
 					continue
 				}
 				if i, ok := index[st]; ok {
-					ps.credit[i] = 1
-					if !seen[i] {
-						seen[i] = true
-						terms[i].df++
-					}
+					credit(i)
 				}
 				if len(st) >= prefixLen {
 					for _, i := range byPrefix[st[:prefixLen]] {
 						ps.credit[i] = max(ps.credit[i], prefixCredit)
 					}
+				}
+			}
+			for _, a := range cl.acronyms {
+				// The claim's acronym spelled out: "TNF" by "tumor
+				// necrosis factor".
+				if ps.credit[a.term] < 1 && spells(a.key, lowers) {
+					credit(a.term)
 				}
 			}
 			al.sents = append(al.sents, ps)

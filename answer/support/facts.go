@@ -278,21 +278,24 @@ type nameIndex struct {
 	words    map[string]bool // lower-cased words
 	terms    map[string]bool // stems
 	squashed []string        // white-space separated tokens with all but letters and digits removed: "T(H)2" -> "TH2"
-	initials []string        // per sentence, the initials of its words, lower case
+	lowers   [][]string      // per sentence, its words lower-cased
+	acronyms map[string]bool // acronymKey of the acronyms
 }
 
 func (c *Checker) indexNames(text string) *nameIndex {
-	ix := &nameIndex{words: map[string]bool{}, terms: map[string]bool{}}
+	ix := &nameIndex{words: map[string]bool{}, terms: map[string]bool{}, acronyms: map[string]bool{}}
 	for _, s := range textproc.Sentences(text, 0, len(text)) {
-		var initials []byte
 		st := text[s.Start:s.End]
-		for _, w := range textproc.Words(st) {
-			lw := lower(st[w.Start:w.End])
+		words := textproc.Words(st)
+		lowers := lowerWords(st, words, nil)
+		for i, lw := range lowers {
 			ix.words[lw] = true
 			ix.terms[c.an.Term(lw)] = true
-			initials = utf8.AppendRune(initials, firstRune(lw))
+			if k, ok := acronymKey(st[words[i].Start:words[i].End]); ok {
+				ix.acronyms[k] = true
+			}
 		}
-		ix.initials = append(ix.initials, string(initials))
+		ix.lowers = append(ix.lowers, lowers)
 	}
 	for _, f := range strings.Fields(text) {
 		if sq := squash(f); sq != "" {
@@ -306,8 +309,8 @@ func (c *Checker) indexNames(text string) *nameIndex {
 // as the start of a token ("GABA", "GABAergic"; "CK", "CK-666"), an
 // acronym of at least three letters inside a token ("HPV", "hrHPV"), the
 // same letters and digits ("Th2", "T(H)2"), a plural acronym's singular,
-// or an acronym spelled out by the initials of adjacent words ("UK",
-// "United Kingdom").
+// or an acronym spelled out in one sentence (acronym.go: "UK", "United
+// Kingdom").
 func (c *Checker) hasName(name string, ix *nameIndex) bool {
 	lw := strings.ToLower(name)
 	if ix.words[lw] {
@@ -337,9 +340,9 @@ func (c *Checker) hasName(name string, ix *nameIndex) bool {
 			return true
 		}
 	}
-	if acronym && utf8.RuneCountInString(lw) >= 2 {
-		for _, ini := range ix.initials {
-			if strings.Contains(ini, lw) {
+	if key, ok := acronymKey(name); ok {
+		for _, lowers := range ix.lowers {
+			if spells(key, lowers) { // "tumor necrosis factor" for "TNF"
 				return true
 			}
 		}
