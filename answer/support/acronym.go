@@ -59,63 +59,42 @@ func acronymKey(w string) (string, bool) {
 // spells reports whether a run of lowers (lower-cased words) spells key by
 // initials (see above).
 func spells(key string, lowers []string) bool {
-	for i := range lowers {
-		if matchInitials(key, lowers, i, true) {
-			return true
-		}
-	}
-	return false
+	_, _, ok := spelledRun(key, lowers)
+	return ok
 }
 
-// spellRun reports whether lowers[i:] opens with a run that spells key; first
-// is true at the run's first word, which must not be a stop word.
-func matchInitials(key string, lowers []string, i int, first bool) bool {
+// spelledRun returns the word range [first, end) of the first run of
+// lowers that spells key, and false when none does.
+func spelledRun(key string, lowers []string) (int, int, bool) {
+	for i := range lowers {
+		if end := runEnd(key, lowers, i, true); end >= 0 {
+			return i, end, true
+		}
+	}
+	return 0, 0, false
+}
+
+// runEnd is matchInitials returning the end of the run, -1 when none.
+func runEnd(key string, lowers []string, i int, first bool) int {
 	if key == "" {
-		return true
+		return i
 	}
 	if i >= len(lowers) || lowers[i] == "" {
-		return false
+		return -1
 	}
 	lw := lowers[i]
 	stop := textproc.IsStopWord(lw)
 	if first && stop {
-		return false
+		return -1
 	}
 	r, size := utf8.DecodeRuneInString(key)
-	if firstRune(lw) == r && (len(key) > size || !stop) && matchInitials(key[size:], lowers, i+1, false) {
-		return true
-	}
-	return stop && matchInitials(key, lowers, i+1, false)
-}
-
-// spelledRuns returns the acronyms of at least minReverse letters that runs
-// of lowers spell out, each with the run's word range [first, end).
-func spelledRuns(lowers []string) map[string][][2]int {
-	out := map[string][][2]int{}
-	var walk func(first, i int, key []byte)
-	walk = func(first, i int, key []byte) {
-		if len(key) > maxAcronym || i > first+2*maxAcronym {
-			return
-		}
-		if i > first && !textproc.IsStopWord(lowers[i-1]) && len(key) >= minReverse {
-			out[string(key)] = append(out[string(key)], [2]int{first, i})
-		}
-		if i >= len(lowers) {
-			return
-		}
-		r := firstRune(lowers[i])
-		if r >= utf8.RuneSelf || !unicode.IsLetter(r) {
-			return
-		}
-		walk(first, i+1, append(key, byte(r)))
-		if textproc.IsStopWord(lowers[i]) {
-			walk(first, i+1, key)
+	if firstRune(lw) == r && (len(key) > size || !stop) {
+		if end := runEnd(key[size:], lowers, i+1, false); end >= 0 {
+			return end
 		}
 	}
-	for i, lw := range lowers {
-		if lw != "" && !textproc.IsStopWord(lw) {
-			walk(i, i, nil)
-		}
+	if stop {
+		return runEnd(key, lowers, i+1, false)
 	}
-	return out
+	return -1
 }

@@ -54,13 +54,16 @@ type claim struct {
 	names  []phrase
 	nums   []number
 	// acronyms are the claim's acronyms with the term each is (see
-	// acronym.go); spelled are the acronyms that runs of its words spell
-	// out, with the terms of each run.
+	// acronym.go); spelled caches, for acronyms of the passages, the terms
+	// of the run of the claim's words that spells each out (nil for none).
 	acronyms []claimAcronym
 	spelled  map[string][]int
-	neg      bool
-	dir      int8
-	comps    []string // comparison words that the evidence must state
+	// joined are the terms of the claim's hyphenated compounds written as
+	// one word ("non-teaching" -> "nonteach"), with the terms of their parts.
+	joined map[string][]int
+	neg    bool
+	dir    int8
+	comps  []string // comparison words that the evidence must state
 }
 
 // claimAcronym is an acronym of the claim: its acronymKey and term index.
@@ -123,15 +126,20 @@ func (c *Checker) analyzeClaim(s string) *claim {
 			}
 		}
 	}
-	for key, runs := range spelledRuns(cl.lowers) {
-		for _, r := range runs {
-			for i := r[0]; i < r[1]; i++ {
-				if k, ok := cl.seq2term(i); ok {
-					if cl.spelled == nil {
-						cl.spelled = map[string][]int{}
-					}
-					cl.spelled[key] = append(cl.spelled[key], k)
-				}
+	for i := 1; i < len(cl.words); i++ {
+		if !hyphenated(s, cl.words, i-1) {
+			continue
+		}
+		j := c.an.Term(cl.lowers[i-1] + cl.lowers[i])
+		if j == "" {
+			continue
+		}
+		if cl.joined == nil {
+			cl.joined = map[string][]int{}
+		}
+		for _, w := range [2]int{i - 1, i} {
+			if k, ok := cl.seq2term(w); ok {
+				cl.joined[j] = append(cl.joined[j], k)
 			}
 		}
 	}
@@ -142,6 +150,33 @@ func (c *Checker) analyzeClaim(s string) *claim {
 		cl.comps = comparisons(cl.lowers)
 	}
 	return cl
+}
+
+// spelledTerms returns the terms of the run of the claim's words that
+// spells key out, nil when none does.
+func (cl *claim) spelledTerms(key string) []int {
+	if ts, ok := cl.spelled[key]; ok {
+		return ts
+	}
+	var ts []int
+	if first, end, ok := spelledRun(key, cl.lowers); ok {
+		for i := first; i < end; i++ {
+			if k, ok := cl.seq2term(i); ok {
+				ts = append(ts, k)
+			}
+		}
+	}
+	if cl.spelled == nil {
+		cl.spelled = map[string][]int{}
+	}
+	cl.spelled[key] = ts
+	return ts
+}
+
+// hyphenated reports whether words i and i+1 of s are joined by a hyphen
+// alone: "non-teaching", "GATA-3".
+func hyphenated(s string, words []textproc.Span, i int) bool {
+	return i+1 < len(words) && words[i].End+1 == words[i+1].Start && s[words[i].End] == '-'
 }
 
 // seq2term returns the term index of word i, false for a stop word.
@@ -189,13 +224,11 @@ func (c *Checker) align(cl *claim, passages []string) *alignment {
 			for _, w := range words {
 				word := text[w.Start:w.End]
 				lowers = append(lowers, lower(word))
-				if cl.spelled != nil {
-					// The sentence's acronym stands for the claim's words
-					// that spell it: "ROS" for "reactive oxygen species".
-					if key, ok := acronymKey(word); ok && len(key) >= minReverse {
-						for _, i := range cl.spelled[key] {
-							credit(i)
-						}
+				// The sentence's acronym stands for the claim's words that
+				// spell it: "ROS" for "reactive oxygen species".
+				if key, ok := acronymKey(word); ok && len(key) >= minReverse {
+					for _, i := range cl.spelledTerms(key) {
+						credit(i)
 					}
 				}
 				st := c.an.Term(word)
@@ -204,6 +237,15 @@ func (c *Checker) align(cl *claim, passages []string) *alignment {
 				}
 				if i, ok := index[st]; ok {
 					credit(i)
+				}
+				for _, i := range cl.joined[st] {
+					credit(i) // "nonteaching" for "non-teaching"
+				}
+				if n := len(lowers); n > 1 && hyphenated(text, words, n-2) {
+					// "non-teaching" for "nonteaching"
+					if i, ok := index[c.an.Term(lowers[n-2]+lowers[n-1])]; ok {
+						credit(i)
+					}
 				}
 				if len(st) >= prefixLen {
 					for _, i := range byPrefix[st[:prefixLen]] {
