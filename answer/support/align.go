@@ -53,9 +53,23 @@ type claim struct {
 	seq    []int // term index of each content word, in order
 	names  []phrase
 	nums   []number
+	// acronyms are the claim's acronyms with the term each is (see
+	// acronym.go); spelled caches, for acronyms of the passages, the terms
+	// of the run of the claim's words that spells each out (nil for none).
+	acronyms []claimAcronym
+	spelled  map[string][]int
+	// joined are the terms of the claim's hyphenated compounds written as
+	// one word ("non-teaching" -> "nonteach"), with the terms of their parts.
+	joined map[string][]int
 	neg    bool
 	dir    int8
 	comps  []string // comparison words that the evidence must state
+}
+
+// claimAcronym is an acronym of the claim: its acronymKey and term index.
+type claimAcronym struct {
+	key  string
+	term int
 }
 
 // psent is one sentence of a passage.
@@ -105,6 +119,30 @@ func (c *Checker) analyzeClaim(s string) *claim {
 		return cl
 	}
 	cl.names = namePhrases(s, cl.words, cl.lowers)
+	for i, w := range cl.words {
+		if k, ok := cl.seq2term(i); ok {
+			if key, ok := acronymKey(s[w.Start:w.End]); ok {
+				cl.acronyms = append(cl.acronyms, claimAcronym{key, k})
+			}
+		}
+	}
+	for i := 1; i < len(cl.words); i++ {
+		if !hyphenated(s, cl.words, i-1) {
+			continue
+		}
+		j := c.an.Term(cl.lowers[i-1] + cl.lowers[i])
+		if j == "" {
+			continue
+		}
+		if cl.joined == nil {
+			cl.joined = map[string][]int{}
+		}
+		for _, w := range [2]int{i - 1, i} {
+			if k, ok := cl.seq2term(w); ok {
+				cl.joined[j] = append(cl.joined[j], k)
+			}
+		}
+	}
 	cl.nums = numbersOf(s, cl.words, cl.lowers)
 	if !c.cfg.NoNegationCheck {
 		cl.neg = isNegated(s, cl.words, cl.lowers)
@@ -112,6 +150,46 @@ func (c *Checker) analyzeClaim(s string) *claim {
 		cl.comps = comparisons(cl.lowers)
 	}
 	return cl
+}
+
+// spelledTerms returns the terms of the run of the claim's words that
+// spells key out, nil when none does.
+func (cl *claim) spelledTerms(key string) []int {
+	if ts, ok := cl.spelled[key]; ok {
+		return ts
+	}
+	var ts []int
+	if first, end, ok := spelledRun(key, cl.lowers); ok {
+		for i := first; i < end; i++ {
+			if k, ok := cl.seq2term(i); ok {
+				ts = append(ts, k)
+			}
+		}
+	}
+	if cl.spelled == nil {
+		cl.spelled = map[string][]int{}
+	}
+	cl.spelled[key] = ts
+	return ts
+}
+
+// hyphenated reports whether words i and i+1 of s are joined by a hyphen
+// alone: "non-teaching", "GATA-3".
+func hyphenated(s string, words []textproc.Span, i int) bool {
+	return i+1 < len(words) && words[i].End+1 == words[i+1].Start && s[words[i].End] == '-'
+}
+
+// seq2term returns the term index of word i, false for a stop word.
+func (cl *claim) seq2term(i int) (int, bool) {
+	if cl.stems[i] == "" {
+		return 0, false
+	}
+	for k, t := range cl.terms {
+		if t.term == cl.stems[i] {
+			return k, true
+		}
+	}
+	return 0, false
 }
 
 // align scores every window of the passages against cl (see Explain) and
@@ -128,27 +206,58 @@ func (c *Checker) align(cl *claim, passages []string) *alignment {
 	}
 	al := &alignment{passages: passages}
 	seen := make([]bool, len(terms))
+	var lowers []string
 	for pi, p := range passages {
 		for _, s := range textproc.Sentences(p, 0, len(p)) {
 			text := p[s.Start:s.End]
 			ps := psent{passage: pi, span: s.Span, credit: make([]float64, len(terms))}
 			clear(seen)
-			for _, w := range textproc.Words(text) {
-				st := c.an.Term(text[w.Start:w.End])
+			words := textproc.Words(text)
+			lowers = lowers[:0]
+			credit := func(i int) {
+				ps.credit[i] = 1
+				if !seen[i] {
+					seen[i] = true
+					terms[i].df++
+				}
+			}
+			for _, w := range words {
+				word := text[w.Start:w.End]
+				lowers = append(lowers, lower(word))
+				// The sentence's acronym stands for the claim's words that
+				// spell it: "ROS" for "reactive oxygen species".
+				if key, ok := acronymKey(word); ok && len(key) >= minReverse {
+					for _, i := range cl.spelledTerms(key) {
+						credit(i)
+					}
+				}
+				st := c.an.Term(word)
 				if st == "" {
 					continue
 				}
 				if i, ok := index[st]; ok {
-					ps.credit[i] = 1
-					if !seen[i] {
-						seen[i] = true
-						terms[i].df++
+					credit(i)
+				}
+				for _, i := range cl.joined[st] {
+					credit(i) // "nonteaching" for "non-teaching"
+				}
+				if n := len(lowers); n > 1 && hyphenated(text, words, n-2) {
+					// "non-teaching" for "nonteaching"
+					if i, ok := index[c.an.Term(lowers[n-2]+lowers[n-1])]; ok {
+						credit(i)
 					}
 				}
 				if len(st) >= prefixLen {
 					for _, i := range byPrefix[st[:prefixLen]] {
 						ps.credit[i] = max(ps.credit[i], prefixCredit)
 					}
+				}
+			}
+			for _, a := range cl.acronyms {
+				// The claim's acronym spelled out: "TNF" by "tumor
+				// necrosis factor".
+				if ps.credit[a.term] < 1 && spells(a.key, lowers) {
+					credit(a.term)
 				}
 			}
 			al.sents = append(al.sents, ps)

@@ -1,6 +1,7 @@
 package support
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -29,9 +30,10 @@ type phrase struct {
 
 // number is a number of a text at word index at.
 type number struct {
-	value string // digits, '.' for a decimal point, no thousands separators
-	at    int
-	year  bool
+	value   string // digits, '.' for a decimal point, no thousands separators, no trailing decimal zeros
+	at      int
+	year    bool
+	percent bool // followed by "%" or "percent"
 }
 
 // failure is why a candidate window does not support the sentence; reason
@@ -119,7 +121,7 @@ func (c *Checker) checkNames(cl *claim, first, end int, es *evSent) failure {
 				break
 			}
 		}
-		if ok {
+		if ok || spelledName(ph, ix) {
 			continue
 		}
 		if c.slotHasOtherName(cl, ph, es) {
@@ -128,6 +130,24 @@ func (c *Checker) checkNames(cl *claim, first, end int, es *evSent) failure {
 		return failure{reason: ReasonNames}
 	}
 	return failure{}
+}
+
+// spelledName reports whether the indexed text has an acronym of at least
+// minAcronym letters that the initials of ph's words spell: "UK" for
+// "United Kingdom".
+func spelledName(ph phrase, ix *nameIndex) bool {
+	if len(ph.tokens) < minAcronym {
+		return false
+	}
+	var key []byte
+	for _, t := range ph.tokens {
+		r := unicode.ToLower(firstRune(t))
+		if r >= utf8.RuneSelf || !unicode.IsLetter(r) {
+			return false
+		}
+		key = append(key, byte(r))
+	}
+	return ix.acronyms[string(key)]
 }
 
 // slotHasOtherName reports whether es has a name that ph lacks in ph's
@@ -209,8 +229,8 @@ func checkNumbers(cl *claim, first, end int, es *evSent) failure {
 				break
 			}
 		}
-		if found {
-			continue
+		if found || n.percent && n.value == "50" && slices.Contains(es.lowers, "half") {
+			continue // "half" for "50%"
 		}
 		for _, e := range evNums {
 			if claimHasNumber(cl, e.value) {
@@ -278,21 +298,24 @@ type nameIndex struct {
 	words    map[string]bool // lower-cased words
 	terms    map[string]bool // stems
 	squashed []string        // white-space separated tokens with all but letters and digits removed: "T(H)2" -> "TH2"
-	initials []string        // per sentence, the initials of its words, lower case
+	lowers   [][]string      // per sentence, its words lower-cased
+	acronyms map[string]bool // acronymKey of the acronyms
 }
 
 func (c *Checker) indexNames(text string) *nameIndex {
-	ix := &nameIndex{words: map[string]bool{}, terms: map[string]bool{}}
+	ix := &nameIndex{words: map[string]bool{}, terms: map[string]bool{}, acronyms: map[string]bool{}}
 	for _, s := range textproc.Sentences(text, 0, len(text)) {
-		var initials []byte
 		st := text[s.Start:s.End]
-		for _, w := range textproc.Words(st) {
-			lw := lower(st[w.Start:w.End])
+		words := textproc.Words(st)
+		lowers := lowerWords(st, words, nil)
+		for i, lw := range lowers {
 			ix.words[lw] = true
 			ix.terms[c.an.Term(lw)] = true
-			initials = utf8.AppendRune(initials, firstRune(lw))
+			if k, ok := acronymKey(st[words[i].Start:words[i].End]); ok {
+				ix.acronyms[k] = true
+			}
 		}
-		ix.initials = append(ix.initials, string(initials))
+		ix.lowers = append(ix.lowers, lowers)
 	}
 	for _, f := range strings.Fields(text) {
 		if sq := squash(f); sq != "" {
@@ -306,8 +329,9 @@ func (c *Checker) indexNames(text string) *nameIndex {
 // as the start of a token ("GABA", "GABAergic"; "CK", "CK-666"), an
 // acronym of at least three letters inside a token ("HPV", "hrHPV"), the
 // same letters and digits ("Th2", "T(H)2"), a plural acronym's singular,
-// or an acronym spelled out by the initials of adjacent words ("UK",
-// "United Kingdom").
+// a place name for its adjective ("Africa" for "African"),
+// or an acronym spelled out in one sentence (acronym.go: "UK", "United
+// Kingdom").
 func (c *Checker) hasName(name string, ix *nameIndex) bool {
 	lw := strings.ToLower(name)
 	if ix.words[lw] {
@@ -337,15 +361,25 @@ func (c *Checker) hasName(name string, ix *nameIndex) bool {
 			return true
 		}
 	}
-	if acronym && utf8.RuneCountInString(lw) >= 2 {
-		for _, ini := range ix.initials {
-			if strings.Contains(ini, lw) {
+	if !acronym {
+		for _, suf := range demonymSuffixes {
+			if stem, ok := strings.CutSuffix(lw, suf); ok && utf8.RuneCountInString(stem) >= 4 && ix.words[stem] {
+				return true // "Africa" for "African", "Japan" for "Japanese"
+			}
+		}
+	}
+	if key, ok := acronymKey(name); ok {
+		for _, lowers := range ix.lowers {
+			if spells(key, lowers) { // "tumor necrosis factor" for "TNF"
 				return true
 			}
 		}
 	}
 	return false
 }
+
+// demonymSuffixes turn a place name into its adjective or people.
+var demonymSuffixes = []string{"n", "ese", "ish"}
 
 func firstRune(s string) rune {
 	r, _ := utf8.DecodeRuneInString(s)
@@ -486,7 +520,13 @@ func numbersOf(s string, words []textproc.Span, lowers []string) []number {
 			if lw == "one" || lw == "half" {
 				continue // "one of", "half of": rarely a quantity to check
 			}
-			out = append(out, number{value: v, at: i})
+			out = append(out, number{value: v, at: i, percent: percentAfter(s, words, lowers, i)})
+			continue
+		}
+		if m, ok := strings.CutSuffix(lw, "fold"); ok {
+			if v, ok := numberWords[m]; ok && m != "half" {
+				out = append(out, number{value: v, at: i}) // "twofold" as "2-fold"
+			}
 			continue
 		}
 		w := words[i]
@@ -511,11 +551,23 @@ func numbersOf(s string, words []textproc.Span, lowers []string) []number {
 			b.WriteString(s[words[j].Start:words[j].End])
 		}
 		v := b.String()
+		if strings.Contains(v, ".") {
+			v = strings.TrimRight(strings.TrimRight(v, "0"), ".") // "2.50" as "2.5"
+		}
 		year := len(v) == 4 && (v[0] == '1' || v[:2] == "20")
-		out = append(out, number{value: v, at: i, year: year})
+		out = append(out, number{value: v, at: i, year: year, percent: percentAfter(s, words, lowers, j)})
 		i = j
 	}
 	return out
+}
+
+// percentAfter reports whether word i of s is followed by "%", "percent"
+// or "per cent".
+func percentAfter(s string, words []textproc.Span, lowers []string, i int) bool {
+	if rest := s[words[i].End:]; strings.HasPrefix(strings.TrimLeft(rest, " "), "%") {
+		return true
+	}
+	return i+1 < len(lowers) && (lowers[i+1] == "percent" || lowers[i+1] == "per" && i+2 < len(lowers) && lowers[i+2] == "cent")
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
