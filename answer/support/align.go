@@ -114,46 +114,12 @@ func (c *Checker) analyzeClaim(s string) *claim {
 	return cl
 }
 
-// align scores every window of the passages against cl (see Explain) and
-// returns the candidates; nil when the passages have no sentence.
-func (c *Checker) align(cl *claim, passages []string) *alignment {
+// align scores every window of the passages of p that idx names (nil:
+// all of them) against cl (see Explain) and returns the candidates; nil
+// when those passages have no sentence.
+func (c *Checker) align(cl *claim, p *Prepared, idx []int) *alignment {
 	terms := cl.terms
-	index := make(map[string]int, len(terms))
-	byPrefix := map[string][]int{}
-	for i, t := range terms {
-		index[t.term] = i
-		if t.prefix != "" {
-			byPrefix[t.prefix] = append(byPrefix[t.prefix], i)
-		}
-	}
-	al := &alignment{passages: passages}
-	seen := make([]bool, len(terms))
-	for pi, p := range passages {
-		for _, s := range textproc.Sentences(p, 0, len(p)) {
-			text := p[s.Start:s.End]
-			ps := psent{passage: pi, span: s.Span, credit: make([]float64, len(terms))}
-			clear(seen)
-			for _, w := range textproc.Words(text) {
-				st := c.an.Term(text[w.Start:w.End])
-				if st == "" {
-					continue
-				}
-				if i, ok := index[st]; ok {
-					ps.credit[i] = 1
-					if !seen[i] {
-						seen[i] = true
-						terms[i].df++
-					}
-				}
-				if len(st) >= prefixLen {
-					for _, i := range byPrefix[st[:prefixLen]] {
-						ps.credit[i] = max(ps.credit[i], prefixCredit)
-					}
-				}
-			}
-			al.sents = append(al.sents, ps)
-		}
-	}
+	al := p.sentences(cl, idx)
 	if len(al.sents) == 0 {
 		return nil
 	}

@@ -1,0 +1,209 @@
+package support
+
+import "github.com/groundedhq/grounded/internal/textproc"
+
+// Prepared is a set of passages analysed once (cut into sentences, their
+// words into terms) for checking many sentences against them, or against
+// subsets of them, without analysing them again: the check of a whole
+// answer, or of a model's reply against its prompt. Its checks are the
+// Checker's, bit for bit: Prepare(passages).Check(s) == Check(s, passages),
+// and CheckIn(s, idx) is Check(s, the passages idx names). A Prepared is
+// safe for concurrent use.
+type Prepared struct {
+	c        *Checker
+	passages []string
+	// Passage i's sentences are sents[first[i]:first[i+1]].
+	first []int
+	sents []prepSent
+	// ids are the distinct term ids of the sentences, each sentence's
+	// ids[sent.ids:next sentence's].
+	ids []int32
+	// terms[id] is a term; prefixOf[id] the id of its first prefixLen
+	// bytes in prefixes (-1 when shorter), byPrefix[pid] the term ids
+	// with prefix pid.
+	termID   map[string]int32
+	terms    []string
+	prefixOf []int32
+	prefixID map[string]int32
+	byPrefix [][]int32
+}
+
+// prepSent is one sentence of a prepared passage.
+type prepSent struct {
+	span     textproc.Span
+	ids, end int // its term ids are Prepared.ids[ids:end]
+}
+
+// Prepare analyses passages for checking sentences against them.
+func (c *Checker) Prepare(passages []string) *Prepared {
+	p := &Prepared{c: c, passages: passages, first: make([]int, 0, len(passages)+1),
+		termID: map[string]int32{}, prefixID: map[string]int32{}}
+	var seen []bool // per term id, in the sentence being read
+	for _, text := range passages {
+		p.first = append(p.first, len(p.sents))
+		for _, s := range textproc.Sentences(text, 0, len(text)) {
+			st := text[s.Start:s.End]
+			ps := prepSent{span: s.Span, ids: len(p.ids)}
+			for _, w := range textproc.Words(st) {
+				// As align read passages: the term of the word as written.
+				id := p.id(c.an.Term(st[w.Start:w.End]))
+				if id < 0 {
+					continue
+				}
+				if int(id) >= len(seen) {
+					seen = append(seen, make([]bool, int(id)+1-len(seen))...)
+				}
+				if !seen[id] {
+					seen[id] = true
+					p.ids = append(p.ids, id)
+				}
+			}
+			ps.end = len(p.ids)
+			for _, id := range p.ids[ps.ids:ps.end] {
+				seen[id] = false
+			}
+			p.sents = append(p.sents, ps)
+		}
+	}
+	p.first = append(p.first, len(p.sents))
+	return p
+}
+
+// id returns term's id, adding it; -1 for "" (a stop word).
+func (p *Prepared) id(term string) int32 {
+	if term == "" {
+		return -1
+	}
+	if id, ok := p.termID[term]; ok {
+		return id
+	}
+	id := int32(len(p.terms))
+	p.termID[term] = id
+	p.terms = append(p.terms, term)
+	pid := int32(-1)
+	if len(term) >= prefixLen {
+		pre := term[:prefixLen]
+		var ok bool
+		if pid, ok = p.prefixID[pre]; !ok {
+			pid = int32(len(p.byPrefix))
+			p.prefixID[pre] = pid
+			p.byPrefix = append(p.byPrefix, nil)
+		}
+		p.byPrefix[pid] = append(p.byPrefix[pid], id)
+	}
+	p.prefixOf = append(p.prefixOf, pid)
+	return id
+}
+
+// Passages returns the passages p was prepared from.
+func (p *Prepared) Passages() []string { return p.passages }
+
+// Check checks sentence against the prepared passages: Check's Result.
+func (p *Prepared) Check(sentence string) Result {
+	r, _ := p.c.explain(sentence, p, nil)
+	return r
+}
+
+// Explain checks sentence against the prepared passages: Explain's Result
+// and Features.
+func (p *Prepared) Explain(sentence string) (Result, Features) {
+	return p.c.explain(sentence, p, nil)
+}
+
+// CheckIn checks sentence against the prepared passages that idx names
+// (indexes into the prepared passages, in the order given): Check's Result
+// for sentence against those passages, whose Result.Passage is a position
+// in idx. A nil idx names all the passages, an empty one none; an index
+// out of range panics.
+func (p *Prepared) CheckIn(sentence string, idx []int) Result {
+	r, _ := p.ExplainIn(sentence, idx)
+	return r
+}
+
+// ExplainIn is CheckIn's Explain: the Result and Features of sentence
+// against the prepared passages that idx names.
+func (p *Prepared) ExplainIn(sentence string, idx []int) (Result, Features) {
+	return p.c.explain(sentence, p, idx)
+}
+
+// sentences returns the aligned passage sentences of the passages idx
+// names (nil: all of them) with cl's credits, and counts each claim term's
+// df among them: what align scores windows from.
+func (p *Prepared) sentences(cl *claim, idx []int) *alignment {
+	terms := cl.terms
+	// slot[id]-1 is the entry of term id when cl has it, or a term with
+	// its prefix.
+	type entry struct {
+		exact  int // claim term index, -1
+		prefix []int
+	}
+	var entries []entry
+	slot := make([]int32, len(p.terms))
+	at := func(id int32) *entry {
+		if slot[id] == 0 {
+			entries = append(entries, entry{exact: -1})
+			slot[id] = int32(len(entries))
+		}
+		return &entries[slot[id]-1]
+	}
+	for i, t := range terms {
+		if id, ok := p.termID[t.term]; ok {
+			at(id).exact = i
+		}
+	}
+	for i, t := range terms {
+		if t.prefix == "" {
+			continue
+		}
+		if pid, ok := p.prefixID[t.prefix]; ok {
+			for _, id := range p.byPrefix[pid] {
+				e := at(id)
+				e.prefix = append(e.prefix, i)
+			}
+		}
+	}
+
+	al := &alignment{passages: p.passages}
+	n := len(p.sents)
+	if idx != nil {
+		al.passages = make([]string, len(idx))
+		n = 0
+		for k, pi := range idx {
+			al.passages[k] = p.passages[pi]
+			n += p.first[pi+1] - p.first[pi]
+		}
+	}
+	al.sents = make([]psent, 0, n)
+	credits := make([]float64, n*len(terms))
+	add := func(pos, pi int) {
+		for _, s := range p.sents[p.first[pi]:p.first[pi+1]] {
+			ps := psent{passage: pos, span: s.span, credit: credits[:len(terms):len(terms)]}
+			credits = credits[len(terms):]
+			for _, id := range p.ids[s.ids:s.end] {
+				k := slot[id]
+				if k == 0 {
+					continue
+				}
+				e := &entries[k-1]
+				if e.exact >= 0 {
+					ps.credit[e.exact] = 1
+					terms[e.exact].df++ // ids are distinct in a sentence
+				}
+				for _, i := range e.prefix {
+					ps.credit[i] = max(ps.credit[i], prefixCredit)
+				}
+			}
+			al.sents = append(al.sents, ps)
+		}
+	}
+	if idx == nil {
+		for pi := range p.passages {
+			add(pi, pi)
+		}
+	} else {
+		for k, pi := range idx {
+			add(k, pi)
+		}
+	}
+	return al
+}
