@@ -2,7 +2,6 @@ package support
 
 import (
 	"math"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -133,7 +132,7 @@ func (c *Checker) align(cl *claim, p *Prepared, idx []int) *alignment {
 		total += w
 	}
 
-	var all []window
+	var top []window // the best maxCands windows, best first, ties in order
 	cover := make([]float64, len(terms))
 	for i := range al.sents {
 		clear(cover)
@@ -143,21 +142,12 @@ func (c *Checker) align(cl *claim, p *Prepared, idx []int) *alignment {
 				cover[k] = max(cover[k], cr)
 				got += cover[k] * terms[k].weight
 			}
-			all = append(all, window{score: got/total - windowCost*float64(j-i), first: i, end: j + 1})
+			top = pushTop(top, window{score: got/total - windowCost*float64(j-i), first: i, end: j + 1})
 		}
 	}
-	slices.SortStableFunc(all, func(a, b window) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return 0
-	})
-	best := all[0].score
-	for _, w := range all {
-		if len(al.cands) == maxCands || w.score < best-margin {
+	best := top[0].score
+	for _, w := range top {
+		if w.score < best-margin {
 			break
 		}
 		al.cands = append(al.cands, w)

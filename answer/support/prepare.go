@@ -207,3 +207,23 @@ func (p *Prepared) sentences(cl *claim, idx []int) *alignment {
 	}
 	return al
 }
+
+// pushTop adds w, the latest window, to top, the best of the windows so
+// far, best first, when it is among the maxCands best: what the first
+// maxCands windows of a stable sort of them all by score, best first,
+// would be.
+func pushTop(top []window, w window) []window {
+	if len(top) == maxCands && w.score <= top[len(top)-1].score {
+		return top // a tie stays behind the windows before it
+	}
+	i := len(top)
+	for i > 0 && w.score > top[i-1].score {
+		i--
+	}
+	if len(top) < maxCands {
+		top = append(top, window{})
+	}
+	copy(top[i+1:], top[i:len(top)-1])
+	top[i] = w
+	return top
+}
