@@ -54,7 +54,7 @@ func (c *Collection) Check(ctx context.Context, req grounded.CheckRequest) (*gro
 		sources[i].N = i + 1
 		texts = append(texts, sources[i].Text)
 	}
-	res, err := check.New(c.supportFunc()).Check(ctx, req, texts)
+	res, err := check.NewPrepared(c.preparer()).Check(ctx, req, texts)
 	if err != nil {
 		return nil, err
 	}
@@ -67,13 +67,13 @@ func (c *Collection) Check(ctx context.Context, req grounded.CheckRequest) (*gro
 	return res, nil
 }
 
-// supportFunc is the support checker sentences are checked with: the
+// preparer is the support checker sentences are checked with: the
 // model's, when one is configured, else the default.
-func (c *Collection) supportFunc() grounding.SupportFunc {
+func (c *Collection) preparer() grounding.PrepareFunc {
 	if m := c.set.cfg.Answer.Model; m != nil && m.Support != nil {
-		return m.Support
+		return m.Preparer()
 	}
-	return support.New(c.set.cfg.Analyzer, support.Config{}).Check
+	return grounding.Preparer(support.New(c.set.cfg.Analyzer, support.Config{}))
 }
 
 // checkDocuments reads the documents as passages, each whole.

@@ -33,13 +33,20 @@ import (
 )
 
 // Checker checks answers. It is safe for concurrent use when its
-// SupportFunc is (a support.Checker's Check is).
+// SupportFunc or PrepareFunc is (a support.Checker's are).
 type Checker struct {
-	support grounding.SupportFunc
+	prepare grounding.PrepareFunc
 }
 
-// New returns a Checker that checks each sentence with sf.
-func New(sf grounding.SupportFunc) *Checker { return &Checker{support: sf} }
+// New returns a Checker that checks each sentence with sf, which is
+// passed the passages each check is against.
+func New(sf grounding.SupportFunc) *Checker { return NewPrepared(grounding.Unprepared(sf)) }
+
+// NewPrepared returns a Checker that prepares the passages of each answer
+// with pf, once, and checks each sentence against them, or against the
+// ones it cites, without analysing them again (grounding.Preparer of a
+// support.Checker).
+func NewPrepared(pf grounding.PrepareFunc) *Checker { return &Checker{prepare: pf} }
 
 // verdictOf is a support result's verdict.
 func verdictOf(r support.Result) string {
@@ -66,11 +73,15 @@ func (c *Checker) Check(ctx context.Context, req grounded.CheckRequest, passages
 		return nil, grounded.Errorf(grounded.EINVALID, "the answer has no sentence with a word to check")
 	}
 	res := &grounded.CheckResult{Sentences: make([]grounded.CheckedSentence, 0, len(claims))}
+	var prepared grounding.PreparedFunc
+	if len(passages) > 0 {
+		prepared = c.prepare(passages)
+	}
 	for _, cl := range claims {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		st := c.sentence(cl, passages)
+		st := c.sentence(cl, passages, prepared)
 		res.Sentences = append(res.Sentences, st)
 		res.InvalidCitations += cl.Invalid
 		if st.Reattributed {
@@ -134,8 +145,8 @@ func Claims(req grounded.CheckRequest, n int) []Claim {
 
 func hasWord(s string) bool { return len(textproc.Words(s)) > 0 }
 
-// sentence checks one claim.
-func (c *Checker) sentence(cl Claim, passages []string) grounded.CheckedSentence {
+// sentence checks one claim against passages, prepared.
+func (c *Checker) sentence(cl Claim, passages []string, prepared grounding.PreparedFunc) grounded.CheckedSentence {
 	st := grounded.CheckedSentence{Text: cl.Text, Citations: slices.Clone(cl.Cites), InvalidCitations: cl.BadCites}
 	if st.Citations == nil {
 		st.Citations = []int{}
@@ -153,7 +164,7 @@ func (c *Checker) sentence(cl Claim, passages []string) grounded.CheckedSentence
 		all[i] = i + 1
 	}
 	if len(cl.Cites) == 0 {
-		r := c.check(cl.Text, passages, all)
+		r := c.check(prepared, cl.Text, all)
 		c.fill(&st, r, passages, all)
 		switch {
 		case st.Verdict != grounded.VerdictSupported:
@@ -169,7 +180,7 @@ func (c *Checker) sentence(cl Claim, passages []string) grounded.CheckedSentence
 		}
 		return st
 	}
-	r := c.check(cl.Text, passages, cl.Cites)
+	r := c.check(prepared, cl.Text, cl.Cites)
 	c.fill(&st, r, passages, cl.Cites)
 	if st.Verdict == grounded.VerdictSupported {
 		st.Reason = fmt.Sprintf("passage %d supports it", st.Evidence.Passage)
@@ -183,7 +194,7 @@ func (c *Checker) sentence(cl Claim, passages []string) grounded.CheckedSentence
 		}
 	}
 	if len(others) > 0 {
-		if r2 := c.check(cl.Text, passages, others); verdictOf(r2) == grounded.VerdictSupported {
+		if r2 := c.check(prepared, cl.Text, others); verdictOf(r2) == grounded.VerdictSupported {
 			alt := grounded.CheckedSentence{Text: st.Text, InvalidCitations: st.InvalidCitations}
 			c.fill(&alt, r2, passages, others)
 			if alt.Evidence != nil {
@@ -198,13 +209,13 @@ func (c *Checker) sentence(cl Claim, passages []string) grounded.CheckedSentence
 	return st
 }
 
-// check runs the support checker on the passages numbered ns.
-func (c *Checker) check(text string, passages []string, ns []int) support.Result {
-	texts := make([]string, len(ns))
+// check runs the support checker on the prepared passages numbered ns.
+func (c *Checker) check(prepared grounding.PreparedFunc, text string, ns []int) support.Result {
+	idx := make([]int, len(ns))
 	for i, n := range ns {
-		texts[i] = passages[n-1]
+		idx[i] = n - 1
 	}
-	return c.support(text, texts)
+	return prepared(text, idx)
 }
 
 // fill sets st's verdict, score and evidence from r, a result over the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/answer/check"
+	"github.com/groundedhq/grounded/answer/grounding"
 	"github.com/groundedhq/grounded/answer/support"
 	"github.com/groundedhq/grounded/internal/textproc"
 )
@@ -23,7 +25,7 @@ const (
 )
 
 func newChecker() *check.Checker {
-	return check.New(support.New(textproc.NewAnalyzer(), support.Config{}).Check)
+	return check.NewPrepared(grounding.Preparer(support.New(textproc.NewAnalyzer(), support.Config{})))
 }
 
 // quotesExact fails unless every evidence quote is its passage's text at
@@ -265,33 +267,79 @@ func FuzzCheck(f *testing.F) {
 
 var markers = regexp.MustCompile(`\[\d+\]`)
 
+var benchWords = strings.Fields("refunds shipping returns parcels warehouse credit orders euros days weeks customers invoices payments carriers")
+
+// benchSentence is sentence i of the benchmark's answers and passages.
+func benchSentence(i int) string {
+	w := benchWords
+	return fmt.Sprintf("The %s of %s take %d days for %s.", w[i%len(w)], w[(i*7+3)%len(w)], i%40, w[(i*5+1)%len(w)])
+}
+
+// benchPassages returns n passages of bytes/n bytes each.
+func benchPassages(n, bytes int) []string {
+	ps := make([]string, n)
+	for i := range ps {
+		var sb strings.Builder
+		for j := i; sb.Len() < bytes/n; j++ {
+			sb.WriteString(benchSentence(j*13+i) + " ")
+		}
+		ps[i] = sb.String()
+	}
+	return ps
+}
+
+// benchAnswer returns an answer of n sentences, each citing one of 5
+// passages.
+func benchAnswer(n int) string {
+	var sb strings.Builder
+	for i := range n {
+		fmt.Fprintf(&sb, "%s [%d] ", benchSentence(i*3), i%5+1)
+	}
+	return sb.String()
+}
+
+// TestPrepared: a Checker that prepares the passages (NewPrepared) gives
+// the results of one that passes each check its passages (New), field by
+// field: cited, uncited and re-attributed sentences, citations of several
+// passages, out of order and repeated, and of passages that do not exist.
+func TestPrepared(t *testing.T) {
+	sc := support.New(textproc.NewAnalyzer(), support.Config{})
+	plain, prepared := check.New(sc.Check), check.NewPrepared(grounding.Preparer(sc))
+	three := []string{refunds, shipping, returns}
+	tests := []struct {
+		answer   string
+		passages []string
+	}{
+		{"Refunds are paid within 14 days [1]. Shipping is free on orders over 50 euros [2].", three},
+		{"Refunds are paid within 14 days [2]. Items can be returned within 30 days [3][1][3]. Store credit expires [1, 2].", three},
+		{"Shipping is free on orders over 50 euros. Parcels leave the warehouse on weekends [7]. The moon is made of cheese [2].", three},
+		{"Yes. No, refunds are paid within 40 days [1]. Refunds are paid [0].", three},
+		{"Refunds are paid within 14 days [1].", []string{"", refunds + " " + returns}},
+		{benchAnswer(30), benchPassages(7, 8<<10)},
+		{markers.ReplaceAllString(benchAnswer(30), ""), benchPassages(12, 16<<10)},
+	}
+	for i, tt := range tests {
+		req := grounded.CheckRequest{Answer: tt.answer}
+		want, err := plain.Check(context.Background(), req, tt.passages)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := prepared.Check(context.Background(), req, tt.passages)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("case %d: prepared\n%+v\nwant (unprepared)\n%+v", i, got, want)
+		}
+	}
+}
+
 // BenchmarkCheck checks answers of 10 and 200 (the limit) sentences
 // against 5 passages (a typical prompt) and against 100 passages of 512 KiB
 // in all (the limit): every sentence is scored against every passage it
 // is checked against.
 func BenchmarkCheck(b *testing.B) {
-	words := strings.Fields("refunds shipping returns parcels warehouse credit orders euros days weeks customers invoices payments carriers")
-	sentence := func(i int) string {
-		return fmt.Sprintf("The %s of %s take %d days for %s.", words[i%len(words)], words[(i*7+3)%len(words)], i%40, words[(i*5+1)%len(words)])
-	}
-	passages := func(n, bytes int) []string {
-		ps := make([]string, n)
-		for i := range ps {
-			var sb strings.Builder
-			for j := i; sb.Len() < bytes/n; j++ {
-				sb.WriteString(sentence(j*13+i) + " ")
-			}
-			ps[i] = sb.String()
-		}
-		return ps
-	}
-	answer := func(n int) string {
-		var sb strings.Builder
-		for i := range n {
-			fmt.Fprintf(&sb, "%s [%d] ", sentence(i*3), i%5+1)
-		}
-		return sb.String()
-	}
+	passages, answer := benchPassages, benchAnswer
 	c := newChecker()
 	for _, bc := range []struct {
 		name      string

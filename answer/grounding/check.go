@@ -26,6 +26,7 @@ type Check struct {
 
 	m            *Model
 	ps           []Passage // ps[n-1] is passage n
+	prepared     PreparedFunc
 	best         map[int]support.Result
 	reattributed int
 }
@@ -153,10 +154,19 @@ func (c *Check) Explain(cl Claim) Checked {
 	return out
 }
 
-// support checks text against passage n alone.
+// support checks text against passage n alone. The prompt's passages are
+// prepared (analysed) once, on the first check.
 func (c *Check) support(text string, n int) support.Result {
-	ps := []string{c.ps[n-1].Chunk.Text}
-	r := support.Answer(c.m.Support, text, c.Question, ps)
+	if c.prepared == nil {
+		texts := make([]string, len(c.ps))
+		for i, p := range c.ps {
+			texts[i] = p.Chunk.Text
+		}
+		c.prepared = c.m.Preparer()(texts)
+	}
+	idx := []int{n - 1}
+	check := func(s string, _ []string) support.Result { return c.prepared(s, idx) }
+	r := support.Answer(check, text, c.Question, nil)
 	if r.Passage != 0 {
 		r.Passage = -1
 	}

@@ -3,6 +3,7 @@ package grounding_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -209,5 +210,51 @@ func TestGenerate(t *testing.T) {
 	}}}
 	if _, err := m.Generate(ctx, grounded.GenerateRequest{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("a reply that ends after cancellation: err = %v", err)
+	}
+}
+
+// TestCheckPrepared: a Model whose support checker prepares the prompt's
+// passages (Prepare, as WithDefaults sets) checks claims as one that
+// passes each check its passage (Support alone), field by field.
+func TestCheckPrepared(t *testing.T) {
+	texts := []string{
+		"Alpha reactors cool with heavy water. They were built in 1960.",
+		"Beta reactors cool with molten salt. Beta reactors were not built before 1970.",
+		"",
+		"Gamma reactors float on the sea. Alpha reactors cool with water.",
+	}
+	var ps []grounding.Passage
+	for i, s := range texts {
+		ps = append(ps, grounding.Passage{N: i + 1, Chunk: grounded.Chunk{DocID: "d", Text: s}})
+	}
+	prepared := (&grounding.Model{}).WithDefaults(nil)
+	if prepared.Prepare == nil {
+		t.Fatal("WithDefaults set no Prepare")
+	}
+	plain := *prepared
+	plain.Prepare = nil
+	claims := []grounding.Claim{
+		{Text: "Alpha reactors cool with heavy water.", Cites: []int{1}},
+		{Text: "Alpha reactors cool with heavy water.", Cites: []int{2, 4}},
+		{Text: "Beta reactors were built before 1970.", Cites: []int{2}},
+		{Text: "They were built in 1961.", Cites: []int{1, 3}},
+		{Text: "Gamma reactors float.", Cites: []int{3}},
+		{Text: "Yes.", Cites: []int{1}},
+		{Text: "No, beta reactors cool with molten salt.", Cites: []int{2}},
+	}
+	for _, q := range []string{"", "Do alpha reactors cool with heavy water?"} {
+		a, b := prepared.NewCheck(ps), plain.NewCheck(ps)
+		a.Question, b.Question = q, q
+		var sents []grounded.Sentence
+		for _, cl := range claims {
+			got, want := a.Explain(cl), b.Explain(cl)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("question %q, claim %+v: prepared %+v, unprepared %+v", q, cl, got, want)
+			}
+			sents = append(sents, got.Sentence)
+		}
+		if got, want := a.Citations(sents), b.Citations(sents); len(got) == 0 || !reflect.DeepEqual(got, want) {
+			t.Errorf("citations: prepared %+v, unprepared %+v", got, want)
+		}
 	}
 }

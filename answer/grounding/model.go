@@ -26,6 +26,39 @@ import (
 // Check method is one.
 type SupportFunc func(sentence string, passages []string) support.Result
 
+// PrepareFunc analyses passages once for checking many sentences against
+// them, or against subsets of them, without analysing them again (a
+// support.Checker's Prepare: see Preparer).
+type PrepareFunc func(passages []string) PreparedFunc
+
+// PreparedFunc checks sentence against the prepared passages that idx
+// names (indexes into them, in that order; nil: all of them): the
+// SupportFunc's Result for sentence against those passages, its Passage a
+// position in idx.
+type PreparedFunc func(sentence string, idx []int) support.Result
+
+// Preparer returns the PrepareFunc of c, whose SupportFunc is c.Check.
+func Preparer(c *support.Checker) PrepareFunc {
+	return func(passages []string) PreparedFunc { return c.Prepare(passages).CheckIn }
+}
+
+// Unprepared returns a PrepareFunc for a SupportFunc that has none: it
+// analyses nothing ahead, and each check passes sf the passages idx names.
+func Unprepared(sf SupportFunc) PrepareFunc {
+	return func(passages []string) PreparedFunc {
+		return func(sentence string, idx []int) support.Result {
+			if idx == nil {
+				return sf(sentence, passages)
+			}
+			sub := make([]string, len(idx))
+			for i, n := range idx {
+				sub[i] = passages[n]
+			}
+			return sf(sentence, sub)
+		}
+	}
+}
+
 // Model is a language model and the settings of the protocol. Zero fields
 // take the defaults (see WithDefaults).
 type Model struct {
@@ -43,6 +76,12 @@ type Model struct {
 	// Support checks each generated sentence against the passages it
 	// cites. Default: an answer/support Checker with its defaults.
 	Support SupportFunc
+	// Prepare, when set, is Support with the passages of a prompt (or of
+	// a checked answer) analysed once for all its sentences: it must give
+	// Support's results (Preparer(c) for Support c.Check). When it is nil,
+	// Support is called for every check (see Preparer). Default: the
+	// default support checker's, when Support is defaulted too.
+	Prepare PrepareFunc
 	// FlagUnsupported keeps sentences that fail the support check, marked
 	// "(unsupported)", instead of dropping them.
 	FlagUnsupported bool
@@ -69,9 +108,18 @@ func (m *Model) WithDefaults(an *textproc.Analyzer) *Model {
 		if an == nil {
 			an = textproc.NewAnalyzer()
 		}
-		c.Support = support.New(an, support.Config{}).Check
+		chk := support.New(an, support.Config{})
+		c.Support, c.Prepare = chk.Check, Preparer(chk)
 	}
 	return &c
+}
+
+// Preparer returns m.Prepare, else Unprepared(m.Support).
+func (m *Model) Preparer() PrepareFunc {
+	if m.Prepare != nil {
+		return m.Prepare
+	}
+	return Unprepared(m.Support)
 }
 
 // Reply is the reply budget: ReplyTokens when set, else def.

@@ -2,7 +2,6 @@ package support
 
 import (
 	"math"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -192,77 +191,12 @@ func (cl *claim) seq2term(i int) (int, bool) {
 	return 0, false
 }
 
-// align scores every window of the passages against cl (see Explain) and
-// returns the candidates; nil when the passages have no sentence.
-func (c *Checker) align(cl *claim, passages []string) *alignment {
+// align scores every window of the passages of p that idx names (nil:
+// all of them) against cl (see Explain) and returns the candidates; nil
+// when those passages have no sentence.
+func (c *Checker) align(cl *claim, p *Prepared, idx []int) *alignment {
 	terms := cl.terms
-	index := make(map[string]int, len(terms))
-	byPrefix := map[string][]int{}
-	for i, t := range terms {
-		index[t.term] = i
-		if t.prefix != "" {
-			byPrefix[t.prefix] = append(byPrefix[t.prefix], i)
-		}
-	}
-	al := &alignment{passages: passages}
-	seen := make([]bool, len(terms))
-	var lowers []string
-	for pi, p := range passages {
-		for _, s := range textproc.Sentences(p, 0, len(p)) {
-			text := p[s.Start:s.End]
-			ps := psent{passage: pi, span: s.Span, credit: make([]float64, len(terms))}
-			clear(seen)
-			words := textproc.Words(text)
-			lowers = lowers[:0]
-			credit := func(i int) {
-				ps.credit[i] = 1
-				if !seen[i] {
-					seen[i] = true
-					terms[i].df++
-				}
-			}
-			for _, w := range words {
-				word := text[w.Start:w.End]
-				lowers = append(lowers, lower(word))
-				// The sentence's acronym stands for the claim's words that
-				// spell it: "ROS" for "reactive oxygen species".
-				if key, ok := acronymKey(word); ok && len(key) >= minReverse {
-					for _, i := range cl.spelledTerms(key) {
-						credit(i)
-					}
-				}
-				st := c.an.Term(word)
-				if st == "" {
-					continue
-				}
-				if i, ok := index[st]; ok {
-					credit(i)
-				}
-				for _, i := range cl.joined[st] {
-					credit(i) // "nonteaching" for "non-teaching"
-				}
-				if n := len(lowers); n > 1 && hyphenated(text, words, n-2) {
-					// "non-teaching" for "nonteaching"
-					if i, ok := index[c.an.Term(lowers[n-2]+lowers[n-1])]; ok {
-						credit(i)
-					}
-				}
-				if len(st) >= prefixLen {
-					for _, i := range byPrefix[st[:prefixLen]] {
-						ps.credit[i] = max(ps.credit[i], prefixCredit)
-					}
-				}
-			}
-			for _, a := range cl.acronyms {
-				// The claim's acronym spelled out: "TNF" by "tumor
-				// necrosis factor".
-				if ps.credit[a.term] < 1 && spells(a.key, lowers) {
-					credit(a.term)
-				}
-			}
-			al.sents = append(al.sents, ps)
-		}
-	}
+	al := p.sentences(cl, idx)
 	if len(al.sents) == 0 {
 		return nil
 	}
@@ -276,7 +210,7 @@ func (c *Checker) align(cl *claim, passages []string) *alignment {
 		total += w
 	}
 
-	var all []window
+	var top []window // the best maxCands windows, best first, ties in order
 	cover := make([]float64, len(terms))
 	for i := range al.sents {
 		clear(cover)
@@ -286,21 +220,12 @@ func (c *Checker) align(cl *claim, passages []string) *alignment {
 				cover[k] = max(cover[k], cr)
 				got += cover[k] * terms[k].weight
 			}
-			all = append(all, window{score: got/total - windowCost*float64(j-i), first: i, end: j + 1})
+			top = pushTop(top, window{score: got/total - windowCost*float64(j-i), first: i, end: j + 1})
 		}
 	}
-	slices.SortStableFunc(all, func(a, b window) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return 0
-	})
-	best := all[0].score
-	for _, w := range all {
-		if len(al.cands) == maxCands || w.score < best-margin {
+	best := top[0].score
+	for _, w := range top {
+		if w.score < best-margin {
 			break
 		}
 		al.cands = append(al.cands, w)

@@ -33,7 +33,7 @@ func TestDebugSciFact(t *testing.T) {
 		}
 		fmt.Printf("=== %s pos=%d %s reason=%s score=%.2f cov=%.2f missing=%d\nCLAIM: %s\n", p.Kind, p.Position, r.Verdict, r.Reason, r.Score, r.Coverage, f.Missing, p.Claim)
 		cl := c.analyzeClaim(strings.TrimSpace(p.Claim))
-		al := c.align(cl, p.Passages)
+		al := c.align(cl, c.Prepare(p.Passages), nil)
 		if al == nil {
 			continue
 		}

@@ -212,6 +212,11 @@ func hasContent(s string) bool {
 //     the evidence (score.go); a sentence whose checks passed is supported
 //     when the score reaches the threshold, else unsupported, ReasonCoverage.
 func (c *Checker) Explain(sentence string, passages []string) (Result, Features) {
+	return c.Prepare(passages).Explain(sentence)
+}
+
+// explain is Explain against the passages of p that idx names (nil: all).
+func (c *Checker) explain(sentence string, p *Prepared, idx []int) (Result, Features) {
 	res := Result{Verdict: Unsupported, Passage: -1, Reason: ReasonCoverage}
 	claimText, yn := YesNo(sentence)
 	cl := c.analyzeClaim(claimText)
@@ -221,7 +226,7 @@ func (c *Checker) Explain(sentence string, passages []string) (Result, Features)
 		}
 		return res, Features{}
 	}
-	al := c.align(cl, passages)
+	al := c.align(cl, p, idx)
 	if al == nil {
 		return res, Features{}
 	}

@@ -102,8 +102,9 @@ func (l llmFlags) apply(cfg *answer.Config, an *textproc.Analyzer, countTokens f
 	if err != nil {
 		return err
 	}
+	chk := support.New(an, support.Config{})
 	cfg.Model = &grounding.Model{
-		LLM: llm, CountTokens: countTokens, Support: support.New(an, support.Config{}).Check,
+		LLM: llm, CountTokens: countTokens, Support: chk.Check, Prepare: grounding.Preparer(chk),
 		FlagUnsupported: l.unsupported == "flag",
 	}
 	return nil
