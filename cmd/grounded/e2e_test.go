@@ -25,6 +25,7 @@ import (
 
 	"github.com/groundedhq/grounded"
 	"github.com/groundedhq/grounded/corpus"
+	"github.com/groundedhq/grounded/retrieval"
 	"github.com/groundedhq/grounded/server"
 )
 
@@ -666,5 +667,22 @@ func TestServeCommand(t *testing.T) {
 	}
 	if stdout.Len() != 0 {
 		t.Errorf("serve wrote to stdout: %q", stdout.String())
+	}
+}
+
+// TestGloveEmbedder: --embedder glove indexes and answers offline, and the
+// index then refuses the default embedder's vectors.
+func TestGloveEmbedder(t *testing.T) {
+	dir := t.TempDir()
+	out, _ := mustRunCLI(t, "ask", "--data", dir, "--embedder", "glove", "--json", "Can a large language model generate images?")
+	var ans grounded.Answer
+	if err := json.Unmarshal([]byte(out), &ans); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if ans.Abstained || len(ans.Citations) == 0 {
+		t.Fatalf("abstained with the glove embedder: %+v", ans)
+	}
+	if _, _, err := runCLI(t, "search", "--data", dir, "images"); err == nil || !strings.Contains(err.Error(), retrieval.WordVecEmbedderName) {
+		t.Errorf("the default embedder opened a glove index: %v", err)
 	}
 }

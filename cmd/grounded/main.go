@@ -107,7 +107,8 @@ Answer generator (ask, serve), default: the offline extractive answerer.
                                                 $GROUNDED_UNSUPPORTED
 
 Embedder (every command; an index refuses vectors from another embedder):
-  --embedder hash|openai|ollama                 $GROUNDED_EMBEDDER
+  --embedder hash|glove|openai|ollama           $GROUNDED_EMBEDDER
+               (glove: offline word vectors, SIF averages)
   --embedder-url URL, --embedder-model NAME, --embedder-key KEY
 
 Files ingested: Markdown (.md, .markdown), plain text (.txt), HTML (.html, .htm),

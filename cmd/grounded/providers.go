@@ -18,13 +18,13 @@ import (
 	"github.com/groundedhq/grounded/retrieval"
 )
 
-// embedderFlags choose the embedder: --embedder hash|openai|ollama.
+// embedderFlags choose the embedder: --embedder hash|glove|openai|ollama.
 type embedderFlags struct {
 	kind, url, model, key string
 }
 
 func (e *embedderFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&e.kind, "embedder", envOr("GROUNDED_EMBEDDER", "hash"), "embedder: hash (offline), openai or ollama")
+	fs.StringVar(&e.kind, "embedder", envOr("GROUNDED_EMBEDDER", "hash"), "embedder: hash or glove (offline), openai or ollama")
 	fs.StringVar(&e.url, "embedder-url", os.Getenv("GROUNDED_EMBEDDER_URL"), "embedding server URL")
 	fs.StringVar(&e.model, "embedder-model", os.Getenv("GROUNDED_EMBEDDER_MODEL"), "embedding model")
 	fs.StringVar(&e.key, "embedder-key", os.Getenv("GROUNDED_EMBEDDER_KEY"), "embedding API key (default $OPENAI_API_KEY for openai)")
@@ -45,7 +45,7 @@ func (e embedderFlags) build(ctx context.Context, an *textproc.Analyzer) (ground
 		}
 		return provider.NewEmbedder(ctx, provider.EmbedConfig{Provider: e.kind, BaseURL: e.url, Model: e.model, APIKey: key})
 	}
-	return grounded.Embedder{}, fmt.Errorf("%w: --embedder %q: want hash, openai or ollama", errUsage, e.kind)
+	return grounded.Embedder{}, fmt.Errorf("%w: --embedder %q: want hash, glove, openai or ollama", errUsage, e.kind)
 }
 
 // llmFlags choose the answer generator: --llm extractive|openai|ollama|anthropic.
