@@ -41,11 +41,34 @@ import (
 //	vector weight 1       0.5713 (0.5971 / 0.5456)  0.9063
 //
 // A real embedding model deserves an equal vote: set VectorWeight to 1.
+//
+// The vector scan is skipped when it provably cannot change the top k: a
+// vector rank adds at most VectorWeight/(K+1) to a chunk's score, so when
+// that is less than the gap between the fused scores of lexical ranks r_k
+// and r_k+1 (r_k the rank of the k-th live lexical hit), no chunk can
+// overtake another among the top k nor enter them, and the top k are the
+// lexical top k in order. With the defaults that holds up to k = 17; the
+// hits then carry no vector rank. TestShortcutSameTopK holds it over
+// random queries.
 type FusionParams struct {
 	K             float64
 	LexicalWeight float64
 	VectorWeight  float64
 	Depth         int
+	// ScanAlways runs the vector scan even when it cannot change the top
+	// k, for callers that want every hit's vector rank.
+	ScanAlways bool
+}
+
+// vectorCanReorder reports whether vector ranks can change the order of
+// the fused scores of lexical ranks up to rank+1 (see FusionParams).
+func (f FusionParams) vectorCanReorder(rank int) bool {
+	if f.VectorWeight == 0 {
+		return false
+	}
+	r := float64(rank)
+	gap := f.LexicalWeight * (1/(f.K+r) - 1/(f.K+r+1))
+	return f.VectorWeight/(f.K+1) >= gap
 }
 
 func (f FusionParams) withDefaults() FusionParams {
@@ -268,6 +291,11 @@ func (ix *Index) Search(ctx context.Context, query string, k int, filter grounde
 		keep = func(slot int32) bool { return filter.Match(ix.chunks[slot]) }
 	}
 	terms := ix.an.Terms(query)
+	if !ix.fusion.ScanAlways {
+		if hits, ok := ix.lexicalOnly(terms, k, depth, keep); ok {
+			return hits, nil
+		}
+	}
 	vecs, err := ix.emb.Embed(ctx, []string{query})
 	if err != nil {
 		return nil, fmt.Errorf("search: embed query: %w", err)
@@ -284,10 +312,7 @@ func (ix *Index) Search(ctx context.Context, query string, k int, filter grounde
 	var vecHits []vector.Match
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		lexHits = ix.lex.search(terms, depth, keep)
-		if ix.rm3.FeedbackDocs > 0 && len(lexHits) > 0 {
-			lexHits = ix.lex.searchWeighted(ix.expand(terms, lexHits), depth, keep)
-		}
+		lexHits = ix.lexicalSearch(terms, depth, keep)
 		return nil
 	})
 	g.Go(func() error {
@@ -350,6 +375,37 @@ func (ix *Index) Search(ctx context.Context, query string, k int, filter grounde
 		out = out[:k]
 	}
 	return out, nil
+}
+
+// lexicalSearch is the BM25 side of Search (with RM3 when configured).
+// Called with ix.mu held.
+func (ix *Index) lexicalSearch(terms []string, depth int, keep func(int32) bool) []scored {
+	hits := ix.lex.search(terms, depth, keep)
+	if ix.rm3.FeedbackDocs > 0 && len(hits) > 0 {
+		hits = ix.lex.searchWeighted(ix.expand(terms, hits), depth, keep)
+	}
+	return hits
+}
+
+// lexicalOnly returns Search's top k from BM25 alone when the vector side
+// provably cannot change them (FusionParams), skipping the query's
+// embedding and the vector scan; ok is false when it can, or when BM25
+// finds fewer than k live chunks.
+func (ix *Index) lexicalOnly(terms []string, k, depth int, keep func(int32) bool) (hits []grounded.Hit, ok bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	f := ix.fusion
+	for i, s := range ix.lexicalSearch(terms, depth, keep) {
+		if !ix.lex.live[s.slot] {
+			continue
+		}
+		hits = append(hits, grounded.Hit{Chunk: ix.chunks[s.slot], LexicalRank: i + 1, LexicalScore: s.score,
+			Score: f.LexicalWeight / (f.K + float64(i+1))})
+		if len(hits) == k {
+			return hits, !f.vectorCanReorder(i + 1)
+		}
+	}
+	return nil, false
 }
 
 // cmpInt orders ranks with 0 (absent) last.

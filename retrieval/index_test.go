@@ -192,7 +192,9 @@ func TestSearchFusion(t *testing.T) {
 }
 
 func TestSearchHitCarriesChunk(t *testing.T) {
-	ix := newIndex(t, fakeEmbedder(energyQueries), retrieval.FusionParams{}, energy...)
+	// ScanAlways: at k=1 the defaults skip the vector scan, which cannot
+	// change the top hit (TestShortcutSameTopK); this test wants both ranks.
+	ix := newIndex(t, fakeEmbedder(energyQueries), retrieval.FusionParams{ScanAlways: true}, energy...)
 	hits := search(t, ix, "sunlight", 1)
 	if len(hits) != 1 {
 		t.Fatalf("Search = %v, want one hit", hitIDs(hits))
